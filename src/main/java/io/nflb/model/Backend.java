@@ -1,0 +1,18 @@
+package io.nflb.model;
+
+/** One real server behind a service. {@code port} is already defaulted from the service's listen port. */
+public record Backend(IpAddress address, int port, int weight) {
+
+    public static final int MAX_WEIGHT = 1000;
+
+    public Backend {
+        if (address == null) throw new IllegalArgumentException("address is null");
+        if (port < 1 || port > 65535) throw new IllegalArgumentException("port out of range: " + port);
+        if (weight < 1 || weight > MAX_WEIGHT) throw new IllegalArgumentException("weight out of range: " + weight);
+    }
+
+    /** address:port, with brackets for IPv6, as iptables' --to-destination and humans write it. */
+    public String endpoint() {
+        return address.family() == IpAddress.Family.V6 ? "[" + address + "]:" + port : address + ":" + port;
+    }
+}
