@@ -1,10 +1,17 @@
 package io.nflb.model;
 
+import java.time.Duration;
 import java.util.List;
+import java.util.Optional;
 
-/** One balanced service: what it listens on and the backends that share its new connections. */
+/**
+ * One balanced service: what it listens on and the backends that share its new connections.
+ * {@code affinity}: when present, a client address keeps its backend for that long after its last new
+ * connection. {@code maglevTableSize}: the prime lookup-table size for the maglev scheduler, 0 = chosen by
+ * the planner from the number of backends.
+ */
 public record Service(String name, Protocol protocol, Listen listen, Scheduler scheduler, Snat snat,
-                      List<Backend> backends) {
+                      List<Backend> backends, Optional<Duration> affinity, int maglevTableSize) {
 
     public Service {
         Names.requireService(name);
@@ -13,5 +20,13 @@ public record Service(String name, Protocol protocol, Listen listen, Scheduler s
         }
         backends = List.copyOf(backends);
         if (backends.isEmpty()) throw new IllegalArgumentException("service " + name + " has no backends");
+        affinity = affinity == null ? Optional.empty() : affinity;
+        if (maglevTableSize < 0) throw new IllegalArgumentException("negative maglev table size");
+    }
+
+    /** A service with no affinity and an automatic maglev table: what most configs and tests need. */
+    public Service(String name, Protocol protocol, Listen listen, Scheduler scheduler, Snat snat,
+                   List<Backend> backends) {
+        this(name, protocol, listen, scheduler, snat, backends, Optional.empty(), 0);
     }
 }

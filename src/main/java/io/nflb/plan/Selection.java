@@ -21,4 +21,14 @@ public sealed interface Selection {
             slots = List.copyOf(slots);
         }
     }
+
+    /**
+     * A stateless lookup table indexed by a hash of the client's address and port: entry i names the
+     * backend for hash value i. Built by {@link MaglevTable}, identical on every router with the same config.
+     */
+    record Maglev(List<Integer> table) implements Selection {
+        public Maglev {
+            table = List.copyOf(table);
+        }
+    }
 }
