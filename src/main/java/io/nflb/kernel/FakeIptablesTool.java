@@ -11,7 +11,7 @@ import java.util.TreeMap;
 
 /**
  * iptables in memory, for unit tests (knftables' Fake is the model): it keeps what iptables-save would
- * print, runs a restore transaction all or nothing with the refusals nflb's transactions can meet (missing
+ * print, runs a restore transaction table by table, each all or nothing, with the refusals nflb's transactions can meet (missing
  * chain, missing rule, chain still referenced, unknown table, bad probability), and can be told to refuse any
  * line containing a given text. It does not canonicalise rule text the way the real tool does.
  */
@@ -22,9 +22,10 @@ public final class FakeIptablesTool implements IptablesTool {
             "TCPMSS", "CHECKSUM", "NETMAP", "TRACE");
 
     private final Family family;
-    private Map<String, Map<String, Chain>> tables = new LinkedHashMap<>();
+    private final Map<String, Map<String, Chain>> tables = new LinkedHashMap<>();
     private final List<String> committed = new ArrayList<>();
     private String refuse;
+    private boolean refuseUnderTest;
 
     public FakeIptablesTool(Family family) {
         this.family = family;
@@ -44,10 +45,16 @@ public final class FakeIptablesTool implements IptablesTool {
 
     /** From now on, refuse any transaction with a line containing {@code text}; null to stop. */
     public void refuseLinesContaining(String text) {
-        this.refuse = text;
+        refuseLinesContaining(text, true);
     }
 
-    /** Every transaction committed so far (--test runs excluded). */
+    /** With {@code alsoUnderTest} false, --test runs pass: like what only the kernel refuses at commit. */
+    public void refuseLinesContaining(String text, boolean alsoUnderTest) {
+        this.refuse = text;
+        this.refuseUnderTest = alsoUnderTest;
+    }
+
+    /** Every real run that committed at least one table (--test runs excluded). */
     public List<String> committed() {
         return List.copyOf(committed);
     }
@@ -85,15 +92,22 @@ public final class FakeIptablesTool implements IptablesTool {
         return order;
     }
 
+    /**
+     * Like iptables-restore, each table is committed at its COMMIT line: a refusal in a later table leaves
+     * earlier tables changed. --test runs change nothing.
+     */
     @Override
     public void restore(String input, boolean testOnly) {
         Map<String, Map<String, Chain>> work = copy(tables);
         String[] lines = input.split("\n", -1);
         String table = null;
+        boolean committedAny = false;
         for (int i = 0; i < lines.length; i++) {
             String line = lines[i].strip();
             try {
-                if (refuse != null && line.contains(refuse)) throw new IllegalStateException("refused by the test");
+                if (refuse != null && line.contains(refuse) && (refuseUnderTest || !testOnly)) {
+                    throw new IllegalStateException("refused by the test");
+                }
                 if (line.isEmpty() || line.startsWith("#")) continue;
                 if (line.startsWith("*")) {
                     table = line.substring(1);
@@ -103,6 +117,11 @@ public final class FakeIptablesTool implements IptablesTool {
                 } else if (table == null) {
                     throw new IllegalStateException("no table");
                 } else if (line.equals("COMMIT")) {
+                    if (!testOnly) {
+                        tables.put(table, copy(Map.of(table, work.get(table))).get(table));
+                        if (!committedAny) committed.add(input);
+                        committedAny = true;
+                    }
                     table = null;
                 } else {
                     command(work.get(table), line);
@@ -114,10 +133,6 @@ public final class FakeIptablesTool implements IptablesTool {
         }
         if (table != null) {
             throw KernelException.refused(family.tool() + "-restore (fake)", input, "COMMIT expected at line " + lines.length);
-        }
-        if (!testOnly) {
-            tables = work;
-            committed.add(input);
         }
     }
 

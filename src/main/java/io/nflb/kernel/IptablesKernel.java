@@ -46,10 +46,11 @@ public final class IptablesKernel implements RuleKernel<IptablesRuleset> {
             throw new IllegalArgumentException("ruleset for " + wanted.family() + " given to the " + tool.family() + " kernel");
         }
         long start = System.nanoTime();
-        IptablesTransaction tx = IptablesTransaction.between(wanted, SavedTables.parse(tool.save(false)));
+        SavedTables before = SavedTables.parse(tool.save(false));
+        IptablesTransaction tx = IptablesTransaction.between(wanted, before);
         if (tx.isEmpty()) return new ApplyResult(false, "", 0, 0, 0, 0, since(start));
         tool.restore(tx.text(), true);
-        tool.restore(tx.text(), false);
+        restoreOrPutBack(tx, before);
         verify(wanted, SavedTables.parse(tool.save(false)));
         return new ApplyResult(true, tx.text(), tx.chainsWritten(), tx.chainsRemoved(), tx.jumpsInserted(),
                 tx.jumpsDeleted(), since(start));
@@ -58,11 +59,63 @@ public final class IptablesKernel implements RuleKernel<IptablesRuleset> {
     @Override
     public FlushResult flush() {
         IptablesRuleset nothing = new IptablesRuleset(tool.family(), List.of());
-        IptablesTransaction tx = IptablesTransaction.between(nothing, SavedTables.parse(tool.save(false)));
+        SavedTables before = SavedTables.parse(tool.save(false));
+        IptablesTransaction tx = IptablesTransaction.between(nothing, before);
         if (tx.isEmpty()) return new FlushResult(false, "", 0, 0);
-        tool.restore(tx.text(), false);
+        restoreOrPutBack(tx, before);
         verify(nothing, SavedTables.parse(tool.save(false)));
         return new FlushResult(true, tx.text(), tx.chainsRemoved(), tx.jumpsDeleted());
+    }
+
+    /**
+     * iptables-restore commits each table at its COMMIT line, so a refusal in a later table leaves the
+     * earlier ones changed (verified with iptables-nft and -legacy 1.8.9). --test catches parse errors
+     * beforehand; for what only the kernel refuses, nflb's earlier tables are put back as they were.
+     */
+    private void restoreOrPutBack(IptablesTransaction tx, SavedTables before) {
+        try {
+            tool.restore(tx.text(), false);
+        } catch (KernelException refused) {
+            if (tx.tables().size() < 2) throw refused;
+            try {
+                IptablesTransaction back = IptablesTransaction.between(installed(before, tool.family()), SavedTables.parse(tool.save(false)));
+                if (!back.isEmpty()) tool.restore(back.text(), false);
+            } catch (RuntimeException e) {
+                refused.addSuppressed(e);
+                throw refused;
+            }
+            throw new KernelException(refused.getMessage() + " (tables committed before the refusal were put back)",
+                    refused.toolOutput(), refused.line(), refused.lineText());
+        }
+    }
+
+    /** What nflb has in the kernel now, as a ruleset: apply(installed()) is a no-op. */
+    public IptablesRuleset installed() {
+        return installed(SavedTables.parse(tool.save(false)), tool.family());
+    }
+
+    /** nflb's chains, their rules and its jumps in {@code saved}; duplicated jumps count once. */
+    public static IptablesRuleset installed(SavedTables saved, Family family) {
+        List<IptablesRuleset.Table> tables = new ArrayList<>();
+        for (SavedTables.Table t : saved.tables().values()) {
+            List<String> chains = new ArrayList<>();
+            List<String> rules = new ArrayList<>();
+            java.util.Set<IptablesRuleset.Jump> jumps = new java.util.LinkedHashSet<>();
+            for (SavedTables.Chain c : t.chains().values()) {
+                if (IptablesTransaction.isNflbChain(c.name())) {
+                    chains.add(c.name());
+                    rules.addAll(c.ruleTexts());
+                } else if (c.builtin()) {
+                    for (SavedTables.Rule r : c.rules()) {
+                        if (RuleText.targetsNflbChain(r.text())) jumps.add(new IptablesRuleset.Jump(c.name(), r.spec()));
+                    }
+                }
+            }
+            if (!chains.isEmpty() || !jumps.isEmpty()) {
+                tables.add(new IptablesRuleset.Table(t.name(), chains, List.copyOf(jumps), rules));
+            }
+        }
+        return new IptablesRuleset(family, tables);
     }
 
     @Override

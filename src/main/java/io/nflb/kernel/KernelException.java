@@ -17,6 +17,8 @@ public final class KernelException extends RuntimeException {
             Pattern.compile("line (\\d+) failed"),
     };
 
+    private static final Pattern MISSING_CHAIN = Pattern.compile("Chain '([^']+)' does not exist");
+
     private final String toolOutput;
     private final int line;
     private final String lineText;
@@ -34,12 +36,27 @@ public final class KernelException extends RuntimeException {
 
     /** A failed restore: the tool's own words plus the transaction line they refer to. */
     static KernelException refused(String command, String input, String stderr) {
-        int line = lineOf(stderr);
         String[] lines = input.split("\n", -1);
+        int line = blamedLine(stderr, lines);
         String text = line >= 1 && line <= lines.length ? lines[line - 1] : "";
         String where = line == 0 ? "" : " at line " + line + (text.isEmpty() ? "" : " `" + text + "`");
         String why = stderr.strip().replaceAll("\\s*\n\\s*", " | ");
         return new KernelException(command + " refused the transaction" + where + ": " + why, stderr, line, text);
+    }
+
+    /**
+     * iptables-nft resolves jumps at COMMIT and blames that line for a missing chain; the line that jumps
+     * there is the useful one.
+     */
+    private static int blamedLine(String stderr, String[] lines) {
+        int line = lineOf(stderr);
+        Matcher missing = MISSING_CHAIN.matcher(stderr);
+        if (line >= 1 && line <= lines.length && lines[line - 1].equals("COMMIT") && missing.find()) {
+            for (int i = line - 2; i >= 0 && !lines[i].startsWith("*"); i--) {
+                if (RuleText.target(lines[i]).filter(missing.group(1)::equals).isPresent()) line = i + 1;
+            }
+        }
+        return line;
     }
 
     static int lineOf(String stderr) {

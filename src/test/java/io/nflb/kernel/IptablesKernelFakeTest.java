@@ -83,6 +83,33 @@ class IptablesKernelFakeTest {
     }
 
     @Test
+    void aKernelRefusalInALaterTablePutsTheEarlierTablesBack() {
+        FakeIptablesTool fake = new FakeIptablesTool(Family.IPV4);
+        IptablesKernel kernel = new IptablesKernel(fake);
+        kernel.apply(Rulesets.web(true));
+        String before = kernel.save();
+        fake.refuseLinesContaining("-A NFLB-FORWARD -j DNAT", false);
+
+        assertThatThrownBy(() -> kernel.apply(Rulesets.withExtraRule(Rulesets.web(false), "filter", "-A NFLB-FORWARD -j DNAT --to-destination 10.99.0.2")))
+                .isInstanceOf(KernelException.class).hasMessageContaining("put back");
+        assertThat(kernel.save()).isEqualTo(before);
+        // the first apply, the partly committed one, and the one putting nat back
+        assertThat(fake.committed()).hasSize(3);
+    }
+
+    @Test
+    void installedIsWhatApplyWrote() throws IOException {
+        IptablesKernel kernel = new IptablesKernel(new FakeIptablesTool(Family.IPV4, golden("foreign-interleaved.live")));
+        IptablesRuleset installed = kernel.installed();
+
+        assertThat(installed.tables()).extracting(IptablesRuleset.Table::name).containsExactly("filter", "nat");
+        assertThat(installed.tables().get(1).jumps()).containsExactly(
+                new Jump("PREROUTING", Rulesets.PORTALS), new Jump("OUTPUT", Rulesets.PORTALS));
+        assertThat(kernel.apply(installed).changed()).isFalse();
+        assertThat(kernel.apply(Rulesets.web(true)).changed()).isFalse();
+    }
+
+    @Test
     void readBackInAnotherFormIsReported() {
         // The real tool would print "-m tcp" here; the fake keeps the text, so mimic a renderer slip by
         // making the kernel hold something else than asked: a foreign actor rewrote the chain in between.

@@ -12,9 +12,10 @@ class KernelExceptionTest {
 
     @ParameterizedTest
     @CsvSource(delimiter = '|', value = {
-            "iptables-restore v1.8.9 (nf_tables): Chain 'NFLB-MISSING' does not exist\\nError occurred at line: 4\\nTry `iptables-restore -h' or 'iptables-restore --help' for more information.|4",
+            "iptables-restore v1.8.9 (nf_tables): statistic: bad value for option \"--probability\", or out of range (0-1).\\n\\nError occurred at line: 4\\nTry `iptables-restore -h' or 'iptables-restore --help' for more information.|4",
             "iptables-restore v1.8.9 (nf_tables): \\nline 3: RULE_APPEND failed (Invalid argument): rule in chain NFLB-B|3",
-            "iptables-restore: line 5 failed|5",
+            "iptables-restore: line 5 failed: Bad rule|5",
+            "iptables-restore v1.8.9 (nf_tables): Chain 'NFLB-MISSING' does not exist\\nError occurred at line: 5|4",
             "iptables-restore: line 2 failed: No chain/target/match by that name.|2",
             "something without a line|0",
     })

@@ -51,6 +51,16 @@ final class Rulesets {
         return new IptablesRuleset(Family.IPV4, List.of());
     }
 
+    static IptablesRuleset withExtraRule(IptablesRuleset base, String table, String rule) {
+        List<IptablesRuleset.Table> tables = base.tables().stream().map(t -> {
+            if (!t.name().equals(table)) return t;
+            List<String> rules = new java.util.ArrayList<>(t.rules());
+            rules.add(rule);
+            return new IptablesRuleset.Table(t.name(), t.chains(), t.jumps(), rules);
+        }).toList();
+        return new IptablesRuleset(base.family(), tables);
+    }
+
     private static String backendChoice(String service, int i, String endpoint, String statistic) {
         return "-A NFLB-SVC-" + service + " -m comment --comment \"" + service + " backend " + endpoint + "\" "
                 + statistic + "-j NFLB-SEP-" + service + "-" + i;
