@@ -41,7 +41,7 @@ public final class IptablesKernel implements RuleKernel<IptablesRuleset> {
      * stays applied and a KernelException names the first differing chain.
      */
     @Override
-    public ApplyResult apply(IptablesRuleset wanted) {
+    public synchronized ApplyResult apply(IptablesRuleset wanted) {
         if (wanted.family() != tool.family()) {
             throw new IllegalArgumentException("ruleset for " + wanted.family() + " given to the " + tool.family() + " kernel");
         }
@@ -57,7 +57,7 @@ public final class IptablesKernel implements RuleKernel<IptablesRuleset> {
     }
 
     @Override
-    public FlushResult flush() {
+    public synchronized FlushResult flush() {
         IptablesRuleset nothing = new IptablesRuleset(tool.family(), List.of());
         SavedTables before = SavedTables.parse(tool.save(false));
         IptablesTransaction tx = IptablesTransaction.between(nothing, before);
