@@ -36,9 +36,10 @@ public final class IptablesKernel implements RuleKernel<IptablesRuleset> {
 
     /**
      * Reads the live tables, runs the transaction through --test and then for real, and reads back to check
-     * that nflb's chains and jumps now equal {@code wanted}. The kernel is untouched when it refuses; if the
-     * read-back differs (the renderer wrote a rule in another form than iptables-save prints it), the change
-     * stays applied and a KernelException names the first differing chain.
+     * that nflb's chains and jumps now equal {@code wanted}. When the kernel refuses, the rules are as they
+     * were (a table committed before the refused one is put back; its rewritten chains' counters restart).
+     * If the read-back differs (the renderer wrote a rule in another form than iptables-save prints it), the
+     * change stays applied and the KernelException lists what would still have to change.
      */
     @Override
     public synchronized ApplyResult apply(IptablesRuleset wanted) {
