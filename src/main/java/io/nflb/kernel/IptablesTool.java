@@ -1,0 +1,53 @@
+package io.nflb.kernel;
+
+import io.nflb.render.IptablesRuleset.Family;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The two things nflb asks of iptables: dump a family's tables (iptables-save) and run one restore
+ * transaction (iptables-restore --noflush). The real one runs the tools through {@link Exec};
+ * {@link FakeIptablesTool} keeps the tables in memory for unit tests.
+ */
+public interface IptablesTool {
+
+    Family family();
+
+    /** iptables-save output of every table; with {@code counters}, rules carry [packets:bytes]. */
+    String save(boolean counters);
+
+    /**
+     * Runs {@code input} as one --noflush transaction, all or nothing. With {@code testOnly} it is only
+     * checked (--test). Throws {@link KernelException} with the tool's message when refused.
+     */
+    void restore(String input, boolean testOnly);
+
+    static IptablesTool of(Exec exec, Family family) {
+        return new Real(exec, family);
+    }
+
+    /** The installed iptables/ip6tables, in whatever namespace {@code exec} runs in. */
+    record Real(Exec exec, Family family) implements IptablesTool {
+
+        /** Seconds to wait for the xtables lock (legacy backend; iptables-nft accepts and ignores it). */
+        static final String LOCK_WAIT_SECONDS = "10";
+
+        @Override
+        public String save(boolean counters) {
+            List<String> argv = new ArrayList<>(List.of(family.tool() + "-save"));
+            if (counters) argv.add("-c");
+            Exec.Result r = exec.run(argv);
+            if (!r.ok()) throw new KernelException(r.describeFailure(), r.stderr(), 0, "");
+            return r.stdout();
+        }
+
+        @Override
+        public void restore(String input, boolean testOnly) {
+            List<String> argv = new ArrayList<>(List.of(family.tool() + "-restore", "-w", LOCK_WAIT_SECONDS, "--noflush"));
+            if (testOnly) argv.add("--test");
+            Exec.Result r = exec.run(argv, input);
+            if (!r.ok()) throw KernelException.refused(String.join(" ", argv), input, r.stderr().isBlank() ? r.stdout() : r.stderr());
+        }
+    }
+}

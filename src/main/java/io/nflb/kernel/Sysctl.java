@@ -1,0 +1,39 @@
+package io.nflb.kernel;
+
+import java.util.List;
+import java.util.regex.Pattern;
+
+/**
+ * Kernel parameters through the sysctl tool, so they are read and set in the namespace {@link Exec} runs in
+ * (writing /proc from the JVM would hit the JVM's own namespace instead).
+ */
+public final class Sysctl {
+
+    private static final Pattern KEY = Pattern.compile("[a-z0-9_]+(\\.[A-Za-z0-9_-]+)+");
+    private static final Pattern VALUE = Pattern.compile("[A-Za-z0-9_.:-]{1,64}");
+
+    private final Exec exec;
+
+    public Sysctl(Exec exec) {
+        this.exec = exec;
+    }
+
+    public String get(String key) {
+        return exec.check(List.of("sysctl", "-n", requireKey(key)), null).stdout().strip();
+    }
+
+    /** Sets {@code key} to {@code value} unless it already is; returns whether it changed. */
+    public boolean ensure(String key, String value) {
+        if (!VALUE.matcher(value).matches()) throw new IllegalArgumentException("bad sysctl value: " + value);
+        if (get(key).equals(value)) return false;
+        exec.check(List.of("sysctl", "-q", "-w", key + "=" + value), null);
+        String now = get(key);
+        if (!now.equals(value)) throw new KernelException("sysctl " + key + " is " + now + " after setting it to " + value);
+        return true;
+    }
+
+    private static String requireKey(String key) {
+        if (key == null || !KEY.matcher(key).matches()) throw new IllegalArgumentException("bad sysctl key: " + key);
+        return key;
+    }
+}
