@@ -1,0 +1,170 @@
+package io.nflb.config;
+
+import io.nflb.model.IpAddress;
+import java.math.BigInteger;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.function.Function;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.snakeyaml.engine.v2.nodes.MappingNode;
+import org.snakeyaml.engine.v2.nodes.Node;
+import org.snakeyaml.engine.v2.nodes.ScalarNode;
+import org.snakeyaml.engine.v2.nodes.SequenceNode;
+import org.snakeyaml.engine.v2.nodes.Tag;
+
+/**
+ * A YAML node with typed getters. A getter that cannot deliver records an error at this node's position and
+ * returns empty, so binding goes on and later mistakes are reported too.
+ */
+final class YamlNode {
+
+    /** The YAML 1.2 core schema's integer forms; the composer has already tagged these as !!int. */
+    private static final Pattern DECIMAL = Pattern.compile("[-+]?[0-9]+");
+    private static final Pattern DURATION_PART = Pattern.compile("([0-9]{1,9})(ms|s|m|h|d)");
+    /** Largest first: a combined duration must name each unit at most once, in this order (1h30m, not 30m1h). */
+    private static final List<String> DURATION_UNITS = List.of("d", "h", "m", "s", "ms");
+    private static final List<Duration> UNIT_LENGTHS = List.of(
+            Duration.ofDays(1), Duration.ofHours(1), Duration.ofMinutes(1), Duration.ofSeconds(1), Duration.ofMillis(1));
+
+    private final Node node;
+    private final Problems problems;
+
+    YamlNode(Node node, Problems problems) {
+        this.node = node;
+        this.problems = problems;
+    }
+
+    /** 1-based, for messages that point back at an earlier node ("first defined at line 3"). */
+    int line() {
+        return node.getStartMark().map(m -> m.getLine() + 1).orElse(1);
+    }
+
+    void error(String message) {
+        problems.add(node.getStartMark(), message);
+    }
+
+    /** A mapping whose keys must be among {@code keys}; {@code label} names it in "missing key" errors. */
+    Optional<YamlMap> mapping(String label, List<String> keys) {
+        if (!(node instanceof MappingNode mapping)) return expected("a mapping");
+        return Optional.of(new YamlMap(this, mapping, label, keys, problems));
+    }
+
+    Optional<List<YamlNode>> sequence() {
+        if (!(node instanceof SequenceNode sequence)) return expected("a sequence");
+        List<YamlNode> items = new ArrayList<>();
+        for (Node item : sequence.getValue()) items.add(new YamlNode(item, problems));
+        return Optional.of(items);
+    }
+
+    /** Plain integers are taken as written too: a service or interface may be named 80 or 1. */
+    Optional<String> string() {
+        if (!isScalar(Tag.STR) && !isScalar(Tag.INT)) return expected("a string");
+        return Optional.of(((ScalarNode) node).getValue());
+    }
+
+    /** An integer in {@code min..max}; {@code name} (the key) heads the out-of-range message. */
+    Optional<Integer> integer(String name, int min, int max) {
+        if (!isScalar(Tag.INT)) return expected("an integer");
+        String text = ((ScalarNode) node).getValue();
+        Optional<BigInteger> value = parseInteger(text);
+        if (value.isEmpty()) return expected("an integer");
+        BigInteger v = value.get();
+        if (v.compareTo(BigInteger.valueOf(min)) < 0 || v.compareTo(BigInteger.valueOf(max)) > 0) {
+            error(name + " " + text + " is out of range; expected " + min + ".." + max);
+            return Optional.empty();
+        }
+        return Optional.of(v.intValueExact());
+    }
+
+    /** One of {@code values}, as spelled by {@code keyword}; {@code name} (the key) heads the message. */
+    <E> Optional<E> keyword(String name, List<E> values, Function<E, String> keyword) {
+        Optional<String> text = string();
+        if (text.isEmpty()) return Optional.empty();
+        List<String> spellings = values.stream().map(keyword).toList();
+        int index = spellings.indexOf(text.get());
+        if (index >= 0) return Optional.of(values.get(index));
+        String allowed = "expected one of: " + Suggest.list(spellings);
+        error("unknown " + name + " '" + text.get() + "'; " + Suggest.closest(text.get(), spellings)
+                .map(s -> "did you mean '" + s + "'? (" + allowed + ")")
+                .orElse(allowed));
+        return Optional.empty();
+    }
+
+    /** A literal IPv4 or IPv6 address; names are refused, nothing is ever resolved. */
+    Optional<IpAddress> address() {
+        Optional<String> text = string();
+        if (text.isEmpty()) return Optional.empty();
+        Optional<IpAddress> address = IpAddress.parse(text.get());
+        if (address.isEmpty()) {
+            boolean looksLikeHostName = text.get().indexOf(':') < 0 && text.get().chars().anyMatch(Character::isLetter);
+            error("'" + text.get() + "' is not an IPv4 or IPv6 address"
+                    + (looksLikeHostName ? "; host names are not allowed" : ""));
+        }
+        return address;
+    }
+
+    /** A positive duration such as 500ms, 2s, 3h or 1h30m. */
+    Optional<Duration> duration() {
+        Optional<String> text = string();
+        if (text.isEmpty()) return Optional.empty();
+        Optional<Duration> duration = parseDuration(text.get());
+        if (duration.isEmpty()) {
+            error("'" + text.get() + "' is not a duration; expected a number and a unit (ms, s, m, h, d)"
+                    + " such as 500ms, 2s or 1h30m");
+        } else if (duration.get().isZero()) {
+            error("duration '" + text.get() + "' must be positive");
+            return Optional.empty();
+        }
+        return duration;
+    }
+
+    static Optional<Duration> parseDuration(String text) {
+        Matcher part = DURATION_PART.matcher(text);
+        Duration total = Duration.ZERO;
+        int lastUnit = -1;
+        for (int at = 0; at < text.length(); at = part.end()) {
+            if (!part.region(at, text.length()).lookingAt()) return Optional.empty();
+            int unit = DURATION_UNITS.indexOf(part.group(2));
+            if (unit <= lastUnit) return Optional.empty();
+            lastUnit = unit;
+            total = total.plus(UNIT_LENGTHS.get(unit).multipliedBy(Long.parseLong(part.group(1))));
+        }
+        return lastUnit < 0 ? Optional.empty() : Optional.of(total);
+    }
+
+    private static Optional<BigInteger> parseInteger(String text) {
+        if (DECIMAL.matcher(text).matches()) return Optional.of(new BigInteger(text.startsWith("+") ? text.substring(1) : text));
+        try {
+            if (text.startsWith("0x")) return Optional.of(new BigInteger(text.substring(2), 16));
+            if (text.startsWith("0o")) return Optional.of(new BigInteger(text.substring(2), 8));
+        } catch (NumberFormatException e) {
+            // an explicit !!int tag on something that is not a number
+        }
+        return Optional.empty();
+    }
+
+    private boolean isScalar(Tag tag) {
+        return node instanceof ScalarNode && node.getTag().equals(tag);
+    }
+
+    private <T> Optional<T> expected(String what) {
+        error("expected " + what + ", found " + found());
+        return Optional.empty();
+    }
+
+    /** What the user wrote, in the words of the error messages. */
+    String found() {
+        if (node instanceof MappingNode) return "a mapping";
+        if (node instanceof SequenceNode) return "a sequence";
+        Tag tag = node.getTag();
+        if (tag.equals(Tag.STR)) return "a string";
+        if (tag.equals(Tag.INT)) return "an integer";
+        if (tag.equals(Tag.FLOAT)) return "a float";
+        if (tag.equals(Tag.BOOL)) return "a boolean";
+        if (tag.equals(Tag.NULL)) return "null";
+        return "a value tagged " + tag.getValue();
+    }
+}
