@@ -1,0 +1,233 @@
+package io.nflb.explain;
+
+import io.nflb.plan.Rational;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * iptables semantics over rule text, for the first packet of new connections of one kind. Random statistic
+ * rules multiply the probability the kernel really stores; nth rules run the kernel's own per-rule counters
+ * (xt_statistic: count starts at every-1-packet, a packet reaching the rule sets it to 0 if it was every-1,
+ * else adds 1, and matches when it became 0) until every counter is back where it started: one exact period.
+ */
+public final class Evaluator {
+
+    /** Longest nth period simulated before giving up. */
+    public static final int MAX_PERIOD = 1_000_000;
+    private static final int MAX_DEPTH = 64;
+
+    private final Map<String, CompiledChain> chains = new HashMap<>();
+    private final Probe probe;
+    private final Set<String> notes = new LinkedHashSet<>();
+    private boolean exact = true;
+    private int mismatched;
+
+    private Evaluator(IptablesDump.Table table, Probe probe) {
+        this.probe = probe;
+        for (IptablesDump.Chain c : table.chains().values()) chains.put(c.name(), new CompiledChain(c));
+        for (CompiledChain c : chains.values()) {
+            for (CompiledRule r : c.rules) r.compile(this);
+        }
+    }
+
+    /** The new-connection distribution for {@code probe} entering nat PREROUTING or OUTPUT. */
+    public static Distribution evaluate(IptablesDump dump, Probe probe) {
+        return evaluate(dump, "nat", probe.hook(), probe, MAX_PERIOD);
+    }
+
+    public static Distribution evaluate(IptablesDump dump, String table, String chain, Probe probe, int maxPeriod) {
+        IptablesDump.Table t = dump.tables().get(table);
+        Evaluator e = new Evaluator(t == null ? new IptablesDump.Table(table, Map.of()) : t, probe);
+        dump.warnings().forEach(e.notes::add);
+        CompiledChain start = e.chains.get(chain);
+        List<Map<Outcome, Rational>> perConnection = new ArrayList<>();
+        Map<Outcome, Rational> total = new LinkedHashMap<>();
+        do {
+            if (perConnection.size() >= maxPeriod) {
+                throw new IllegalStateException("nth counters do not repeat within " + maxPeriod + " connections");
+            }
+            Map<Outcome, Rational> acc = new LinkedHashMap<>();
+            if (start == null) {
+                acc.put(Outcome.NOT_BALANCED, Rational.ONE);
+            } else {
+                Rational fellOff = e.walk(start, Rational.ONE, acc, 0);
+                if (!fellOff.isZero()) acc.merge(policy(start.chain.policy()), fellOff, Rational::add);
+            }
+            perConnection.add(acc);
+            acc.forEach((o, p) -> total.merge(o, p, Rational::add));
+        } while (e.mismatched != 0);
+        Rational period = Rational.of(perConnection.size());
+        Map<Outcome, Rational> shares = new LinkedHashMap<>();
+        total.forEach((o, p) -> shares.put(o, p.divide(period)));
+        return new Distribution(shares, perConnection.size(), perConnection, e.exact, new ArrayList<>(e.notes));
+    }
+
+    private static Outcome policy(String policy) {
+        return "DROP".equals(policy) ? Outcome.DROPPED : Outcome.NOT_BALANCED;
+    }
+
+    /** Sends {@code entry} (an absolute probability) through {@code chain}; returns what comes back out of it. */
+    private Rational walk(CompiledChain chain, Rational entry, Map<Outcome, Rational> acc, int depth) {
+        if (depth > MAX_DEPTH) throw new IllegalStateException("chains nest deeper than " + MAX_DEPTH + " (a loop?) at " + chain.chain.name());
+        Rational rem = entry;
+        Rational returned = Rational.ZERO;
+        for (CompiledRule r : chain.rules) {
+            if (rem.isZero()) break;
+            if (!r.staticMatch) continue;
+            Rational matched = rem;
+            for (Match m : r.dynamic) {
+                if (matched.isZero()) break;
+                if (m instanceof Match.Random random) {
+                    matched = matched.multiply(random.negated() ? Rational.ONE.subtract(random.kernel()) : random.kernel());
+                } else if (m instanceof Match.Nth nth) {
+                    if (matched.equals(Rational.ONE)) {
+                        if (!r.advance(this)) matched = Rational.ZERO;
+                    } else {
+                        exact = false;
+                        notes.add("line " + r.rule.line() + ": nth rule reached by a random fraction of connections;"
+                                + " its long-run rate 1/" + nth.every() + " was used, per-connection order is not exact");
+                        Rational rate = Rational.of(1, nth.every());
+                        matched = matched.multiply(nth.negated() ? Rational.ONE.subtract(rate) : rate);
+                    }
+                }
+            }
+            if (matched.isZero()) continue;
+            rem = rem.subtract(matched);
+            Target t = r.rule.target();
+            if (t instanceof Target.None) {
+                rem = rem.add(matched);
+            } else if (t instanceof Target.Dnat dnat) {
+                acc.merge(Outcome.dnat(dnat.destination()), matched, Rational::add);
+            } else if (t instanceof Target.Verdict v) {
+                if (!v.terminating()) {
+                    rem = rem.add(matched);
+                } else if (v.name().equals("RETURN")) {
+                    returned = returned.add(matched);
+                } else {
+                    acc.merge(v.name().equals("DROP") || v.name().equals("REJECT") ? Outcome.DROPPED : Outcome.NOT_BALANCED,
+                            matched, Rational::add);
+                }
+            } else if (t instanceof Target.Jump j) {
+                CompiledChain next = chains.get(j.chain());
+                if (next == null) {
+                    notes.add("line " + r.rule.line() + ": target " + j.chain() + " not understood, counted as not balanced");
+                    acc.merge(Outcome.NOT_BALANCED, matched, Rational::add);
+                } else {
+                    Rational back = walk(next, matched, acc, depth + 1);
+                    if (j.goTo()) returned = returned.add(back);
+                    else rem = rem.add(back);
+                }
+            }
+        }
+        return returned.add(rem);
+    }
+
+    /** Whether a static match holds for the probe; unknowns are assumed to hold and noted. */
+    private boolean holds(IptablesDump.Rule rule, Match m) {
+        Boolean result = test(rule, m);
+        if (result == null) return true;
+        return result != m.negated();
+    }
+
+    private Boolean test(IptablesDump.Rule rule, Match m) {
+        if (m instanceof Match.Protocol p) {
+            String want = probe.protocol().keyword();
+            return p.name().equals(want) || p.name().equals("all") || p.name().equals("0")
+                    || p.name().equals(want.equals("tcp") ? "6" : "17");
+        }
+        if (m instanceof Match.Address a) {
+            if (!a.source()) return a.cidr().contains(probe.destination());
+            if (probe.source().isPresent()) return a.cidr().contains(probe.source().get());
+            if (a.cidr().prefix() == 0) return true;
+            return maybe(rule, "source " + a.text() + " depends on the client");
+        }
+        if (m instanceof Match.Interface i) {
+            if (!i.input()) return maybe(rule, "output interface " + i.name() + " depends on routing");
+            if (probe.local()) return i.name().equals("+");
+            if (probe.inIface().isEmpty()) return maybe(rule, "input interface " + i.name() + " not given");
+            return i.matches(probe.inIface().get());
+        }
+        if (m instanceof Match.Ports p) {
+            if (p.destination()) return p.contains(probe.port());
+            return maybe(rule, "source port depends on the client");
+        }
+        if (m instanceof Match.State s) {
+            return s.states().contains("NEW"); // the nat table sees only a connection's first packet
+        }
+        if (m instanceof Match.AddrType a) {
+            if (a.source()) return a.types().contains(probe.local() ? "LOCAL" : "UNICAST");
+            return maybe(rule, "destination address type not known");
+        }
+        if (m instanceof Match.Recent r) {
+            if (r.check()) {
+                notes.add("line " + rule.line() + ": -m recent check assumed not to match: a client not seen before");
+                return false;
+            }
+            return true;
+        }
+        if (m instanceof Match.Unknown u) {
+            return maybe(rule, "match not understood: " + u.text());
+        }
+        throw new IllegalStateException("unhandled match " + m);
+    }
+
+    private Boolean maybe(IptablesDump.Rule rule, String why) {
+        notes.add("line " + rule.line() + ": " + why + "; assumed to match");
+        return null;
+    }
+
+    private static final class CompiledChain {
+        final IptablesDump.Chain chain;
+        final CompiledRule[] rules;
+
+        CompiledChain(IptablesDump.Chain chain) {
+            this.chain = chain;
+            this.rules = chain.rules().stream().map(CompiledRule::new).toArray(CompiledRule[]::new);
+        }
+    }
+
+    private static final class CompiledRule {
+        final IptablesDump.Rule rule;
+        final List<Match> dynamic = new ArrayList<>();
+        boolean staticMatch = true;
+        int every = -1; // kernel form: --every n is stored as n-1
+        int initial;
+        int count;
+        boolean nthNegated;
+
+        CompiledRule(IptablesDump.Rule rule) {
+            this.rule = rule;
+        }
+
+        void compile(Evaluator e) {
+            for (Match m : rule.matches()) {
+                if (m instanceof Match.Random || m instanceof Match.Nth) {
+                    dynamic.add(m);
+                    if (m instanceof Match.Nth nth) {
+                        every = nth.every() - 1;
+                        initial = every - nth.packet();
+                        count = initial;
+                        nthNegated = nth.negated();
+                    }
+                } else if (staticMatch && !e.holds(rule, m)) {
+                    staticMatch = false;
+                }
+            }
+        }
+
+        /** One packet reaches the nth match: statistic_mt's update, and whether it matched. */
+        boolean advance(Evaluator e) {
+            int old = count;
+            count = old == every ? 0 : old + 1;
+            if (old == initial) e.mismatched++;
+            if (count == initial) e.mismatched--;
+            return (count == 0) != nthNegated;
+        }
+    }
+}

@@ -1,0 +1,69 @@
+package io.nflb.plan;
+
+import io.nflb.model.Backend;
+import io.nflb.model.Config;
+import io.nflb.model.Service;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/** Turns a validated config into what must exist in the kernel, independent of the rule language. */
+public final class Planner {
+
+    private Planner() {
+    }
+
+    public static Plan plan(Config config) {
+        List<ServicePlan> services = new ArrayList<>();
+        for (Service service : config.services()) services.add(plan(service));
+        return new Plan(services);
+    }
+
+    public static ServicePlan plan(Service service) {
+        int gcd = 0;
+        for (Backend b : service.backends()) gcd = gcd(gcd, b.weight());
+        List<BackendPlan> backends = new ArrayList<>();
+        List<Integer> weights = new ArrayList<>();
+        for (Backend b : service.backends()) {
+            backends.add(new BackendPlan(b, b.weight() / gcd));
+            weights.add(b.weight() / gcd);
+        }
+        return new ServicePlan(service, backends, selection(service, backends, weights));
+    }
+
+    private static Selection selection(Service service, List<BackendPlan> backends, List<Integer> weights) {
+        switch (service.scheduler()) {
+            case RANDOM:
+                return new Selection.Random(conditionals(weights));
+            case ROUND_ROBIN:
+                return new Selection.Cycle(SmoothCycle.of(weights));
+            case MAGLEV:
+                int total = weights.stream().mapToInt(Integer::intValue).sum();
+                int size = service.maglevTableSize() != 0 ? service.maglevTableSize() : MaglevTable.autoSize(total);
+                List<String> endpoints = backends.stream().map(b -> b.backend().endpoint()).toList();
+                return new Selection.Maglev(MaglevTable.build(endpoints, weights, size));
+            default:
+                throw new IllegalArgumentException("unknown scheduler " + service.scheduler());
+        }
+    }
+
+    /** Rule i takes w_i of what the rules before it left, w_i + ... + w_n: so backend i gets w_i / sum overall. */
+    static List<Rational> conditionals(List<Integer> weights) {
+        long rest = weights.stream().mapToLong(Integer::longValue).sum();
+        List<Rational> conditional = new ArrayList<>();
+        for (int w : weights) {
+            conditional.add(Rational.of(w, rest));
+            rest -= w;
+        }
+        return conditional;
+    }
+
+    private static int gcd(int a, int b) {
+        while (b != 0) {
+            int t = a % b;
+            a = b;
+            b = t;
+        }
+        return a;
+    }
+}

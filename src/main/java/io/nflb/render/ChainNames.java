@@ -1,0 +1,54 @@
+package io.nflb.render;
+
+import io.nflb.model.Names;
+
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+
+/**
+ * nflb's chain names. They depend only on the service name and backend endpoint, never on order, so a
+ * config edit that adds or moves one service leaves every other chain (and its nth counters) untouched.
+ * iptables allows 28 characters.
+ */
+public final class ChainNames {
+
+    public static final int MAX_LENGTH = 28;
+    public static final String SERVICES = "NFLB-SERVICES";
+    public static final String POSTROUTING = "NFLB-POSTROUTING";
+
+    private static final String SERVICE_PREFIX = "NFLB-SVC-";
+    private static final String BACKEND_PREFIX = "NFLB-SEP-";
+    private static final int SHORT_NAME = 10;
+
+    private ChainNames() {
+    }
+
+    /** "NFLB-SVC-" + name when it fits, else the first 10 characters of the name and 8 hex of its SHA-256. */
+    public static String service(String service) {
+        Names.requireService(service);
+        String full = SERVICE_PREFIX + service;
+        if (full.length() <= MAX_LENGTH) return full;
+        return SERVICE_PREFIX + shortName(service) + "-" + hash8(service);
+    }
+
+    /** "NFLB-SEP-" + up to 10 characters of the service name + 8 hex of SHA-256 over (service, endpoint). */
+    public static String backend(String service, String endpoint) {
+        Names.requireService(service);
+        return BACKEND_PREFIX + shortName(service) + "-" + hash8(service + "\n" + endpoint);
+    }
+
+    private static String shortName(String service) {
+        return service.length() <= SHORT_NAME ? service : service.substring(0, SHORT_NAME);
+    }
+
+    private static String hash8(String text) {
+        try {
+            byte[] h = MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8));
+            return HexFormat.of().formatHex(h, 0, 4);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}
