@@ -20,6 +20,8 @@ public final class Evaluator {
 
     /** Longest nth period simulated before giving up. */
     public static final int MAX_PERIOD = 1_000_000;
+    /** Rule visits allowed per evaluation: a 64000-slot round-robin needs about 2e9. */
+    public static final long MAX_STEPS = 4_000_000_000L;
     private static final int MAX_DEPTH = 64;
 
     private final Map<String, CompiledChain> chains = new HashMap<>();
@@ -27,6 +29,7 @@ public final class Evaluator {
     private final Set<String> notes = new LinkedHashSet<>();
     private boolean exact = true;
     private int mismatched;
+    private long steps;
 
     private Evaluator(IptablesDump.Table table, Probe probe) {
         this.probe = probe;
@@ -79,6 +82,7 @@ public final class Evaluator {
         Rational returned = Rational.ZERO;
         for (CompiledRule r : chain.rules) {
             if (rem.isZero()) break;
+            if (++steps > MAX_STEPS) throw new IllegalStateException("evaluation needs more than " + MAX_STEPS + " rule visits");
             if (!r.staticMatch) continue;
             Rational matched = rem;
             for (Match m : r.dynamic) {
