@@ -1,0 +1,123 @@
+package io.nflb.cli;
+
+import io.nflb.testing.KernelTests;
+import io.nflb.testing.Netns;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+class MainTest {
+
+    @TempDir
+    Path dir;
+
+    private record Ran(int code, String out, String err) {
+    }
+
+    /** Runs the CLI in process, capturing both streams (commands print to System.out, picocli to its writers). */
+    private static synchronized Ran nflb(String... args) {
+        PrintStream savedOut = System.out;
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        StringWriter err = new StringWriter();
+        try {
+            System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
+            var cl = Main.commandLine();
+            cl.setErr(new PrintWriter(err, true));
+            int code = cl.execute(args);
+            return new Ran(code, out.toString(StandardCharsets.UTF_8), err.toString());
+        } finally {
+            System.setOut(savedOut);
+        }
+    }
+
+    private Path write(String name, String yaml) throws Exception {
+        Path p = dir.resolve(name);
+        Files.writeString(p, yaml);
+        return p;
+    }
+
+    private static final String GOOD = """
+            backend: iptables
+            services:
+              - name: web
+                listen: {address: 10.99.0.1, port: 80}
+                scheduler: round-robin
+                backends:
+                  - {address: 10.99.1.2, weight: 1}
+                  - {address: 10.99.1.3, weight: 2}
+            """;
+
+    @Test
+    void badConfigExitsTwoWithEveryErrorAndItsPosition() throws Exception {
+        Path bad = write("bad.yaml", """
+                services:
+                  - name: web
+                    listen: {port: 70000}
+                    schedular: random
+                    backends: []
+                """);
+        Ran r = nflb("apply", "-c", bad.toString());
+        assertThat(r.code()).isEqualTo(2);
+        assertThat(r.err()).contains(bad + ":3:20: port 70000 is out of range", bad + ":4:5: unknown key 'schedular'; did you mean 'scheduler'?",
+                bad + ":5:15:", "nothing applied");
+    }
+
+    @Test
+    void unknownOptionIsAUsageError() {
+        assertThat(nflb("plan", "--frobnicate").code()).isEqualTo(2);
+    }
+
+    @Test
+    void planPrintsTheRestoreInputWithoutRoot() throws Exception {
+        Ran r = nflb("plan", "-c", write("good.yaml", GOOD).toString());
+        assertThat(r.code()).isZero();
+        assertThat(r.out()).startsWith("*nat\n").contains("-I PREROUTING 1 -m comment --comment \"nflb service portals\" -j NFLB-SERVICES",
+                "--mode nth --every 3 --packet 0", "-j DNAT --to-destination 10.99.1.3:80").endsWith("COMMIT\n");
+    }
+
+    @Test
+    void explainShowsTheExactSharesFromTheRules() throws Exception {
+        Ran r = nflb("explain", "--json", "-c", write("good.yaml", GOOD).toString());
+        assertThat(r.code()).isZero();
+        assertThat(r.out()).contains("\"endpoint\":\"10.99.1.2:80\",\"weight\":1,\"expected\":\"1/3\",\"actual\":\"1/3\"",
+                "\"endpoint\":\"10.99.1.3:80\",\"weight\":2,\"expected\":\"2/3\",\"actual\":\"2/3\"", "\"unbalanced\":\"0\"");
+    }
+
+    @Test
+    void applyStatusFlushInANamespace() throws Exception {
+        KernelTests.require("ip", "iptables-restore", "iptables-save", "sysctl");
+        Path cfg = write("good.yaml", GOOD);
+        try (Netns ns = Netns.create("cli")) {
+            Ran first = nflb("apply", "-c", cfg.toString(), "--netns", ns.name());
+            assertThat(first.code()).as(first.err()).isZero();
+            assertThat(first.out()).contains("chains written", "net.ipv4.ip_forward was 0; set to 1");
+            String saved = ns.exec().check(List.of("iptables-save", "-t", "nat")).stdout();
+
+            Ran second = nflb("apply", "-c", cfg.toString(), "--netns", ns.name());
+            assertThat(second.out()).contains("already up to date");
+            assertThat(withoutComments(ns.exec().check(List.of("iptables-save", "-t", "nat")).stdout())).isEqualTo(withoutComments(saved));
+
+            Ran status = nflb("status", "--json", "--netns", ns.name());
+            assertThat(status.out()).contains("\"installed\":[\"iptables\"]", "\"endpoint\":\"10.99.1.2:80\"");
+
+            assertThat(nflb("flush", "--netns", ns.name()).out()).contains("chains and 3 jumps removed");
+            assertThat(ns.exec().check(List.of("iptables-save", "-t", "nat")).stdout()).doesNotContain("NFLB");
+            assertThat(nflb("status", "--netns", ns.name()).out()).contains("no rules installed");
+        }
+    }
+
+    private static String withoutComments(String save) {
+        return save.lines().filter(l -> !l.startsWith("#")).reduce("", (a, b) -> a + b + "\n");
+    }
+
+}
