@@ -6,6 +6,8 @@ import io.nflb.plan.Rational;
 import java.util.List;
 import java.util.Locale;
 
+import static io.nflb.model.Json.str;
+
 /** What the rendered rules do with each service's new connections, next to what the config asked for. */
 public record Explanation(List<ServiceShares> services) {
 
@@ -105,23 +107,5 @@ public record Explanation(List<ServiceShares> services) {
 
     private static String percent(Rational r) {
         return r.multiply(Rational.of(100)).toDecimal(6) + "%";
-    }
-
-    static String str(String s) {
-        StringBuilder sb = new StringBuilder("\"");
-        for (char c : s.toCharArray()) {
-            switch (c) {
-                case '"' -> sb.append("\\\"");
-                case '\\' -> sb.append("\\\\");
-                case '\n' -> sb.append("\\n");
-                case '\r' -> sb.append("\\r");
-                case '\t' -> sb.append("\\t");
-                default -> {
-                    if (c < 0x20) sb.append(String.format(Locale.ROOT, "\\u%04x", (int) c));
-                    else sb.append(c);
-                }
-            }
-        }
-        return sb.append('"').toString();
     }
 }

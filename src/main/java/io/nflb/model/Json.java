@@ -1,14 +1,15 @@
-package io.nflb.cli;
+package io.nflb.model;
 
 import java.util.Locale;
 
-/** The little JSON the commands write; no library needed for flat, known shapes. */
-final class Json {
+/** The little JSON nflb writes (explain, plan, status): flat, known shapes need no library. */
+public final class Json {
 
     private Json() {
     }
 
-    static String str(String s) {
+    /** A JSON string literal for {@code s}. */
+    public static String str(String s) {
         StringBuilder sb = new StringBuilder("\"");
         for (char c : s.toCharArray()) {
             switch (c) {
