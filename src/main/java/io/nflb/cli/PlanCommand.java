@@ -7,9 +7,7 @@ import io.nflb.plan.Plan;
 import io.nflb.plan.Planner;
 import io.nflb.model.Json;
 import picocli.CommandLine.Command;
-import io.nflb.model.Json;
 import picocli.CommandLine.Mixin;
-import io.nflb.model.Json;
 import picocli.CommandLine.Option;
 
 import java.util.concurrent.Callable;

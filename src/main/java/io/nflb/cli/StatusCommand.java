@@ -4,9 +4,7 @@ import io.nflb.daemon.Dataplane;
 import io.nflb.daemon.Dataplanes;
 import io.nflb.model.Json;
 import picocli.CommandLine.Command;
-import io.nflb.model.Json;
 import picocli.CommandLine.Mixin;
-import io.nflb.model.Json;
 import picocli.CommandLine.Option;
 
 import java.util.ArrayList;
