@@ -34,6 +34,8 @@ final class StatusCommand implements Callable<Integer> {
                 byService.computeIfAbsent(t.service(), k -> new ArrayList<>()).add(t);
             }
         }
+        // The kernel lists chains by name, i.e. by hash; people read backends in address order.
+        byService.values().forEach(l -> l.sort(java.util.Comparator.comparing(Dataplane.BackendTraffic::endpoint)));
         System.out.print(json ? json(backends, byService) : text(backends, byService));
         return Main.OK;
     }

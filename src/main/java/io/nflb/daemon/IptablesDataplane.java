@@ -57,6 +57,10 @@ public final class IptablesDataplane implements Dataplane {
 
     @Override
     public Outcome apply(Plan plan) {
+        // Refuse before touching anything: half a config applied is worse than none.
+        if (plan.services().stream().anyMatch(s -> IptablesRenderer.family(s.service()) == Family.IPV6) && kernel(Family.IPV6) == null) {
+            throw new IllegalStateException("the config has IPv6 services but ip6tables is not installed");
+        }
         StringBuilder sent = new StringBuilder();
         List<String> summary = new ArrayList<>();
         boolean changed = false;
@@ -68,9 +72,6 @@ public final class IptablesDataplane implements Dataplane {
             summary.add(k.family().tool() + ": " + r.chainsWritten() + " chains written, " + r.chainsRemoved()
                     + " removed, " + r.jumpsInserted() + " jumps added, " + r.jumpsDeleted() + " removed in "
                     + r.took().toMillis() + " ms");
-        }
-        if (plan.services().stream().anyMatch(s -> IptablesRenderer.family(s.service()) == Family.IPV6) && kernel(Family.IPV6) == null) {
-            throw new IllegalStateException("the config has IPv6 services but ip6tables is not installed");
         }
         return new Outcome(changed, sent.toString(), changed ? String.join("; ", summary) : "iptables: already up to date");
     }
