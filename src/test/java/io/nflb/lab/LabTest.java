@@ -32,7 +32,13 @@ class LabTest {
 
     private List<LabRun> run(LabOptions options) throws Exception {
         try {
-            return new Lab(options, new PrintStream(printed, true, StandardCharsets.UTF_8)).run();
+            List<LabRun> runs = new Lab(options, new PrintStream(printed, true, StandardCharsets.UTF_8)).run();
+            for (LabRun r : runs) {
+                // Measured figures in the build log: what real connections did under each set of rules.
+                System.out.printf("lab: %s over %d connections: %s, not balanced %d%n", r.title(), r.connections(),
+                        r.rows().stream().map(x -> x.name() + "=" + x.observed()).toList(), r.notBalanced());
+            }
+            return runs;
         } finally {
             assertThat(namespacesStartingWith(options.prefix())).as("namespaces left behind").isEmpty();
         }
