@@ -19,6 +19,7 @@ import java.util.concurrent.ThreadLocalRandom;
  * apply into an empty namespace, re-applying an unchanged config, and changing one backend of one service.
  * Every kernel step runs in a namespace of its own (nflb-bench-*), removed at the end.
  * Usage: ScaleBench BACKEND N [N...]  (BACKEND: iptables | nftables); prints one Markdown row per N.
+ * ScaleBench yaml BACKEND N prints N filler services plus the lab's service last (bench/first-packet).
  */
 public final class ScaleBench {
 
@@ -46,6 +47,13 @@ public final class ScaleBench {
     }
 
     public static void main(String[] args) throws Exception {
+        if (args[0].equals("yaml")) {
+            // A config of N filler services followed by the lab's own service: the worst case for a linear scan.
+            String yaml = config(BackendKind.valueOf(args[1].toUpperCase(Locale.ROOT)), Integer.parseInt(args[2]), 1);
+            System.out.print(yaml + "  - name: web\n    listen: {address: 192.168.2.1, port: 80}\n"
+                    + "    backends: [{address: 192.168.2.2}, {address: 192.168.2.3}]\n");
+            return;
+        }
         BackendKind backend = BackendKind.valueOf(args[0].toUpperCase(Locale.ROOT));
         System.out.println("| backend | services | rules (text lines) | yaml -> rules (ms) | full apply (ms) | unchanged re-apply (ms) | one backend reweighted (ms) |");
         System.out.println("| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
