@@ -9,7 +9,6 @@ import io.nflb.render.IptablesRenderer;
 import io.nflb.render.IptablesRuleset;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Option;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -23,14 +22,14 @@ final class ExplainCommand implements Callable<Integer> {
     @Mixin
     ConfigOption config;
 
-    @Option(names = "--json", description = "Machine-readable output.")
-    boolean json;
+    @Mixin
+    JsonOption output;
 
     @Override
     public Integer call() throws Exception {
         Config c = config.load();
         Explanation e = explain(Planner.plan(c));
-        System.out.print(json ? e.toJson() + "\n" : e.toText());
+        System.out.print(output.json ? e.toJson() + "\n" : e.toText());
         return Main.OK;
     }
 

@@ -26,8 +26,8 @@ final class PlanCommand implements Callable<Integer> {
     @Option(names = "--live", description = "Compute against the rules in the kernel now: exactly what apply would send.")
     boolean live;
 
-    @Option(names = "--json", description = "Machine-readable output.")
-    boolean json;
+    @Mixin
+    JsonOption output;
 
     @Override
     public Integer call() throws Exception {
@@ -35,7 +35,7 @@ final class PlanCommand implements Callable<Integer> {
         Plan plan = Planner.plan(c);
         Dataplane dp = Dataplanes.forKind(c.backend(), netns.exec());
         String text = dp.preview(plan, live);
-        if (json) {
+        if (output.json) {
             System.out.println("{\"backend\":" + Json.str(dp.name()) + ",\"live\":" + live + ",\"input\":" + Json.str(text) + "}");
         } else {
             System.out.print(text.isEmpty() ? "# nothing to change\n" : text);

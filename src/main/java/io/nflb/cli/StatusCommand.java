@@ -5,7 +5,6 @@ import io.nflb.daemon.Dataplanes;
 import io.nflb.model.Json;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Option;
 
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -20,8 +19,8 @@ final class StatusCommand implements Callable<Integer> {
     @Mixin
     NetnsOption netns;
 
-    @Option(names = "--json", description = "Machine-readable output.")
-    boolean json;
+    @Mixin
+    JsonOption output;
 
     @Override
     public Integer call() {
@@ -36,7 +35,7 @@ final class StatusCommand implements Callable<Integer> {
         }
         // The kernel lists chains by name, i.e. by hash; people read backends in address order.
         byService.values().forEach(l -> l.sort(java.util.Comparator.comparing(Dataplane.BackendTraffic::endpoint)));
-        System.out.print(json ? json(backends, byService) : text(backends, byService));
+        System.out.print(output.json ? json(backends, byService) : text(backends, byService));
         return Main.OK;
     }
 

@@ -10,7 +10,6 @@ import io.nflb.model.Protocol;
 import io.nflb.model.Scheduler;
 import io.nflb.model.Service;
 import io.nflb.model.Snat;
-import io.nflb.plan.MaglevTable;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -32,8 +31,6 @@ final class ConfigBinder {
     private static final List<String> BACKEND_KEYS = List.of("address", "port", "weight");
     private static final List<String> AFFINITY_KEYS = List.of("timeout");
     private static final List<String> MAGLEV_KEYS = List.of("table_size");
-    /** The largest size the planner offers; bigger tables only cost memory and rule-load time. */
-    static final int MAX_MAGLEV_TABLE_SIZE = MaglevTable.SIZES.get(MaglevTable.SIZES.size() - 1);
 
     private final Problems problems;
     /** Service name -> line where it was first defined. */
@@ -167,9 +164,9 @@ final class ConfigBinder {
         scheduler.filter(s -> s != Scheduler.MAGLEV).ifPresent(s -> node.error(
                 "maglev settings need 'scheduler: maglev', found 'scheduler: " + s.keyword() + "'"));
         return node.mapping("maglev", MAGLEV_KEYS).flatMap(m -> m.require("table_size", n -> n
-                .integer("table_size", 2, MAX_MAGLEV_TABLE_SIZE)
+                .integer("table_size", 2, Service.MAX_MAGLEV_TABLE_SIZE)
                 .filter(size -> {
-                    if (!MaglevTable.isPrime(size)) {
+                    if (!Service.isPrime(size)) {
                         n.error("table_size " + size + " is not prime; the next prime is " + nextPrime(size));
                         return false;
                     }
@@ -209,7 +206,7 @@ final class ConfigBinder {
 
     private static int nextPrime(int n) {
         int p = n + 1;
-        while (!MaglevTable.isPrime(p)) p++;
+        while (!Service.isPrime(p)) p++;
         return p;
     }
 }

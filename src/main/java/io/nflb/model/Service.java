@@ -13,6 +13,9 @@ import java.util.Optional;
 public record Service(String name, Protocol protocol, Listen listen, Scheduler scheduler, Snat snat,
                       List<Backend> backends, Optional<Duration> affinity, int maglevTableSize) {
 
+    /** Larger Maglev tables only cost memory: at 100 slots per backend this already serves 1,300 backends. */
+    public static final int MAX_MAGLEV_TABLE_SIZE = 131071;
+
     public Service {
         Names.requireService(name);
         if (protocol == null || listen == null || scheduler == null || snat == null) {
@@ -21,12 +24,23 @@ public record Service(String name, Protocol protocol, Listen listen, Scheduler s
         backends = List.copyOf(backends);
         if (backends.isEmpty()) throw new IllegalArgumentException("service " + name + " has no backends");
         affinity = affinity == null ? Optional.empty() : affinity;
-        if (maglevTableSize < 0) throw new IllegalArgumentException("negative maglev table size");
+        if (maglevTableSize != 0 && (!isPrime(maglevTableSize) || maglevTableSize > MAX_MAGLEV_TABLE_SIZE)) {
+            throw new IllegalArgumentException("maglev table size must be a prime up to " + MAX_MAGLEV_TABLE_SIZE + ": " + maglevTableSize);
+        }
     }
 
     /** A service with no affinity and an automatic maglev table: what most configs and tests need. */
     public Service(String name, Protocol protocol, Listen listen, Scheduler scheduler, Snat snat,
                    List<Backend> backends) {
         this(name, protocol, listen, scheduler, snat, backends, Optional.empty(), 0);
+    }
+
+    /** Maglev's table size must be prime so every backend's permutation visits every slot. */
+    public static boolean isPrime(int n) {
+        if (n < 2) return false;
+        for (int d = 2; (long) d * d <= n; d++) {
+            if (n % d == 0) return false;
+        }
+        return true;
     }
 }

@@ -1,5 +1,7 @@
 package io.nflb.plan;
 
+import io.nflb.model.Service;
+
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -16,7 +18,7 @@ import java.util.List;
 public final class MaglevTable {
 
     /** Primes offered for the table size; each is a valid nft map size and far below the kernel's limits. */
-    public static final List<Integer> SIZES = List.of(251, 509, 1021, 2039, 4093, 8191, 16381, 32749, 65521, 65537, 131071);
+    public static final List<Integer> SIZES = List.of(251, 509, 1021, 2039, 4093, 8191, 16381, 32749, 65521, 65537, Service.MAX_MAGLEV_TABLE_SIZE);
 
     private MaglevTable() {
     }
@@ -29,14 +31,6 @@ public final class MaglevTable {
         return SIZES.get(SIZES.size() - 1);
     }
 
-    public static boolean isPrime(int n) {
-        if (n < 2) return false;
-        for (int d = 2; (long) d * d <= n; d++) {
-            if (n % d == 0) return false;
-        }
-        return true;
-    }
-
     /**
      * Fills a table of {@code size} entries (a prime larger than the sum of weights) with indexes into
      * {@code endpoints}. {@code weights} are parallel to {@code endpoints}.
@@ -45,7 +39,7 @@ public final class MaglevTable {
         if (endpoints.size() != weights.size() || endpoints.isEmpty()) {
             throw new IllegalArgumentException("need one weight per endpoint");
         }
-        if (!isPrime(size)) throw new IllegalArgumentException("maglev table size must be prime: " + size);
+        if (!Service.isPrime(size)) throw new IllegalArgumentException("maglev table size must be prime: " + size);
         int virtualCount = weights.stream().mapToInt(Integer::intValue).sum();
         if (virtualCount >= size) {
             throw new IllegalArgumentException("maglev table size " + size + " must exceed the sum of weights " + virtualCount);
