@@ -3,9 +3,9 @@ package io.nflb.explain;
 import io.nflb.model.IpAddress;
 
 /** An address with a prefix length, as -s / -d take them: "10.0.0.0/8", "10.0.0.1", "fd00::/64", "10.0.0.0/255.0.0.0". */
-record Cidr(byte[] network, int prefix) {
+public record Cidr(byte[] network, int prefix) {
 
-    static Cidr parse(String text) {
+    public static Cidr parse(String text) {
         int slash = text.indexOf('/');
         String addr = slash < 0 ? text : text.substring(0, slash);
         IpAddress ip = IpAddress.parse(addr)
@@ -27,7 +27,7 @@ record Cidr(byte[] network, int prefix) {
         return new Cidr(bytes, prefix);
     }
 
-    boolean contains(IpAddress address) {
+    public boolean contains(IpAddress address) {
         byte[] a = address.inet().getAddress();
         if (a.length != network.length) return false;
         for (int bit = 0; bit < prefix; bit++) {

@@ -18,14 +18,14 @@ public sealed interface Match {
 
     /** -i / -o; a name ending in '+' matches every interface starting with the rest. */
     record Interface(boolean negated, boolean input, String name) implements Match {
-        boolean matches(String iface) {
+        public boolean matches(String iface) {
             return name.endsWith("+") ? iface.startsWith(name.substring(0, name.length() - 1)) : iface.equals(name);
         }
     }
 
     /** --dport / --sport / --dports etc.: inclusive ranges. */
     record Ports(boolean negated, boolean destination, List<int[]> ranges) implements Match {
-        boolean contains(int port) {
+        public boolean contains(int port) {
             for (int[] r : ranges) {
                 if (port >= r[0] && port <= r[1]) return true;
             }

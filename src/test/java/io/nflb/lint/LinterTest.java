@@ -1,0 +1,113 @@
+package io.nflb.lint;
+
+import io.nflb.config.ConfigLoader;
+import io.nflb.plan.Planner;
+import io.nflb.plan.Rational;
+import io.nflb.render.IptablesRenderer;
+import io.nflb.render.IptablesRuleset;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import java.util.SplittableRandom;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+class LinterTest {
+
+    /** The tutorial's rules as iptables-save would print them, beside a router firewall that drops forwarding. */
+    static final String TUTORIAL = """
+            *filter
+            :INPUT ACCEPT [0:0]
+            :FORWARD DROP [0:0]
+            :OUTPUT ACCEPT [0:0]
+            COMMIT
+            *nat
+            :PREROUTING ACCEPT [0:0]
+            :INPUT ACCEPT [0:0]
+            :OUTPUT ACCEPT [0:0]
+            :POSTROUTING ACCEPT [0:0]
+            -A PREROUTING -i eth1 -p tcp -m tcp --dport 80 -m state --state NEW -m statistic --mode random --probability 0.50000000000 -j DNAT --to-destination 192.168.2.2:80
+            -A PREROUTING -i eth1 -p tcp -m tcp --dport 80 -m state --state NEW -m statistic --mode random --probability 0.50000000000 -j DNAT --to-destination 192.168.2.3:80
+            -A PREROUTING -i eth1 -p tcp -m tcp --dport 8080 -m state --state NEW -m statistic --mode nth --every 2 --packet 0 -j DNAT --to-destination 192.168.2.2:80
+            -A PREROUTING -i eth1 -p tcp -m tcp --dport 8080 -m state --state NEW -m statistic --mode nth --every 2 --packet 1 -j DNAT --to-destination 192.168.2.3:80
+            COMMIT
+            """;
+
+    @Test
+    void findsBothOfTheTutorialsBugsWithTheirExactShares() {
+        LintReport r = Linter.lint(TUTORIAL);
+        assertThat(r.hasErrors()).isTrue();
+        assertThat(r.findings()).filteredOn(f -> f.severity() == Finding.Severity.ERROR)
+                .extracting(Finding::line, Finding::code)
+                .containsExactly(org.assertj.core.groups.Tuple.tuple(11, "independent-probabilities"),
+                        org.assertj.core.groups.Tuple.tuple(13, "nth-per-rule-counters"));
+        assertThat(r.groups()).hasSize(2);
+        for (LintReport.Group g : r.groups()) {
+            assertThat(g.shares()).containsEntry("192.168.2.2:80", Rational.of(1, 2)).containsEntry("192.168.2.3:80", Rational.of(1, 4));
+            assertThat(g.unbalanced()).isEqualTo(Rational.of(1, 4));
+        }
+        assertThat(r.groups().get(1).period()).isEqualTo(4);
+        assertThat(r.findings()).filteredOn(f -> f.code().equals("state-new-in-nat")).hasSize(4);
+        assertThat(r.findings()).filteredOn(f -> f.code().equals("dnat-without-forward")).extracting(Finding::line)
+                .containsExactly(11, 12, 13, 14);
+    }
+
+    @Test
+    void aForwardRuleForDnatedConnectionsIsAPath() {
+        String withPath = TUTORIAL.replace(":OUTPUT ACCEPT [0:0]\nCOMMIT\n*nat",
+                ":OUTPUT ACCEPT [0:0]\n-A FORWARD -m conntrack --ctstate DNAT -j ACCEPT\nCOMMIT\n*nat");
+        assertThat(Linter.lint(withPath).findings()).noneMatch(f -> f.code().equals("dnat-without-forward"));
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"round-robin", "random"})
+    void nflbsOwnRulesAreClean(String scheduler) throws Exception {
+        String yaml = """
+                services:
+                  - name: web
+                    listen: {address: 10.0.0.1, port: 80}
+                    scheduler: %s
+                    backends: [{address: 10.0.1.1, weight: 1}, {address: 10.0.1.2, weight: 2}, {address: 10.0.1.3, weight: 3}]
+                """.formatted(scheduler);
+        String rules = IptablesRenderer.restoreText(IptablesRenderer.render(Planner.plan(ConfigLoader.parse("t", yaml)),
+                IptablesRuleset.Family.IPV4));
+        LintReport r = Linter.lint(rules);
+        assertThat(r.findings()).isEmpty();
+        assertThat(r.groups()).hasSize(1);
+        assertThat(r.groups().get(0).unbalanced()).isEqualTo(Rational.ZERO);
+        // Round-robin is exact; random is the kernel's 31-bit probabilities, within 1e-6 of the weights.
+        double tolerance = scheduler.equals("round-robin") ? 0 : 1e-6;
+        assertThat(r.groups().get(0).shares().get("10.0.1.1:80").toDouble()).isCloseTo(1 / 6.0, org.assertj.core.data.Offset.offset(tolerance + 1e-15));
+        assertThat(r.groups().get(0).shares().get("10.0.1.3:80").toDouble()).isCloseTo(1 / 2.0, org.assertj.core.data.Offset.offset(tolerance + 1e-15));
+        if (scheduler.equals("round-robin")) assertThat(r.groups().get(0).shares()).containsEntry("10.0.1.1:80", Rational.of(1, 6));
+    }
+
+    @Test
+    void unreachableRulesAreFoundAndUncertainMatchesNeverShadow() {
+        String dump = """
+                *filter
+                :INPUT DROP [0:0]
+                -A INPUT -s 10.0.0.0/8 -p tcp -m tcp --dport 22 -j ACCEPT
+                -A INPUT -s 10.0.0.0/8 -p tcp -m tcp --dport 22 -m comment --comment "again" -j LOG
+                -A INPUT -m limit --limit 5/s -j ACCEPT
+                -A INPUT -p udp -j DROP
+                -A INPUT -p tcp -j ACCEPT
+                -A INPUT -p tcp -m tcp --dport 443 -j DROP
+                COMMIT
+                """;
+        assertThat(Linter.lint(dump).findings()).extracting(Finding::line, Finding::code)
+                .containsExactly(org.assertj.core.groups.Tuple.tuple(4, "unreachable"), org.assertj.core.groups.Tuple.tuple(8, "unreachable"));
+    }
+
+    /** Large, realistic firewalls in many match modules: lint must read them all and never fail. */
+    @ParameterizedTest(name = "seed {0}")
+    @ValueSource(longs = {1, 2, 3})
+    void parsesLargeRealisticDumpsWithoutFailing(long seed) {
+        String dump = RealisticDump.generate(new SplittableRandom(seed), 4000);
+        LintReport r = Linter.lint(dump);
+        assertThat(r.rules()).isEqualTo(RealisticDump.ruleCount(dump));
+        assertThat(r.rules()).isGreaterThan(4000);
+        assertThat(r.groups()).isNotEmpty();
+    }
+}
