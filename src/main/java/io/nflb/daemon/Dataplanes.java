@@ -13,13 +13,16 @@ public final class Dataplanes {
 
     public static Dataplane forKind(BackendKind kind, Exec exec) {
         return switch (kind) {
+            // auto stays on iptables until the nftables backend covers every config (interface-only, IPv6, affinity).
             case IPTABLES, AUTO -> new IptablesDataplane(exec);
-            case NFTABLES -> throw new IllegalStateException("the nftables backend is not available in this build");
+            case NFTABLES -> new NftDataplane(exec);
         };
     }
 
     /** Every kernel interface nflb can use here, for commands that work without a config (status, flush). */
     public static List<Dataplane> all(Exec exec) {
-        return List.of(new IptablesDataplane(exec));
+        List<Dataplane> all = new java.util.ArrayList<>(List.of(new IptablesDataplane(exec)));
+        if (io.nflb.kernel.Tools.has("nft")) all.add(new NftDataplane(exec));
+        return all;
     }
 }

@@ -6,8 +6,10 @@ import io.nflb.daemon.Dataplanes;
 import io.nflb.explain.Distribution;
 import io.nflb.explain.Explainer;
 import io.nflb.explain.Explanation;
+import io.nflb.explain.NftExplainer;
 import io.nflb.explain.Outcome;
 import io.nflb.kernel.Exec;
+import io.nflb.model.BackendKind;
 import io.nflb.model.IpAddress;
 import io.nflb.model.Protocol;
 import io.nflb.model.Scheduler;
@@ -16,6 +18,7 @@ import io.nflb.plan.Planner;
 import io.nflb.plan.Rational;
 import io.nflb.render.IptablesRenderer;
 import io.nflb.render.IptablesRuleset;
+import io.nflb.render.NftRenderer;
 
 import java.io.IOException;
 import java.io.PrintStream;
@@ -24,6 +27,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 
 /**
  * The tutorial's experiment for real: builds the topology, starts a web server per backend, loads rules on
@@ -166,21 +170,38 @@ public final class Lab {
         Plan plan = Planner.plan(ConfigLoader.parse("lab.yaml", yaml));
         Dataplane dp = Dataplanes.forKind(options.backend(), Exec.inNetns(topology.router()));
         Dataplane.Outcome applied = dp.apply(plan);
-        Explanation.ServiceShares shares = Explainer.explain(plan, IptablesRenderer.render(plan, IptablesRuleset.Family.IPV4)).services().get(0);
+        Map<String, Rational> predicted = predictedShares(plan);
         List<String> answers = probe(Topology.ROUTER_SERVER_SIDE, options.connections());
         List<LabRun.Row> rows = new ArrayList<>();
         int total = options.weights().stream().mapToInt(Integer::intValue).sum();
+        Rational predictedUnbalanced = Rational.ONE;
         for (int i = 0; i < options.servers(); i++) {
-            Explanation.BackendShare b = shares.backends().get(i);
-            rows.add(new LabRun.Row(Topology.serverName(i), b.endpoint(), options.weights().get(i),
-                    Rational.of(options.weights().get(i), total), b.actual(), count(answers, Topology.serverName(i))));
+            String endpoint = Topology.serverAddress(i) + ":" + PORT;
+            Rational share = predicted.getOrDefault(endpoint, Rational.ZERO);
+            predictedUnbalanced = predictedUnbalanced.subtract(share);
+            rows.add(new LabRun.Row(Topology.serverName(i), endpoint, options.weights().get(i),
+                    Rational.of(options.weights().get(i), total), share, count(answers, Topology.serverName(i))));
         }
         int failed = answers.size() - rows.stream().mapToInt(LabRun.Row::observed).sum();
         String verdict = verdict(rows, answers.size(), failed);
         boolean pass = verdict.startsWith("EXACT") || verdict.startsWith("OK");
         out.println("applied nflb's rules on the router: " + applied.summary());
         return new LabRun("nflb's rules, " + options.scheduler().keyword() + " (" + dp.name() + ")",
-                yaml, rows, answers.size(), failed, shares.unbalanced(), pass, verdict);
+                yaml, rows, answers.size(), failed, predictedUnbalanced, pass, verdict);
+    }
+
+    /** What nflb's evaluator says the rendered rules give each endpoint: from the rule text, not the config. */
+    private Map<String, Rational> predictedShares(Plan plan) {
+        if (options.backend() == BackendKind.NFTABLES) {
+            String script = NftRenderer.render(plan);
+            return NftExplainer.explain(script, NftRenderer.serviceChain(plan.services().get(0).service())).shares();
+        }
+        Map<String, Rational> shares = new java.util.LinkedHashMap<>();
+        for (Explanation.BackendShare b : Explainer.explain(plan, IptablesRenderer.render(plan, IptablesRuleset.Family.IPV4))
+                .services().get(0).backends()) {
+            shares.put(b.endpoint(), b.actual());
+        }
+        return shares;
     }
 
     private String verdict(List<LabRun.Row> rows, int n, int failed) {

@@ -20,6 +20,9 @@ public record LabOptions(int servers, List<Integer> weights, Scheduler scheduler
             throw new IllegalArgumentException("--weights needs one weight per server (" + servers + "), got " + weights.size());
         }
         if (connections < 1 || connections > 100_000) throw new IllegalArgumentException("connections must be 1..100000");
+        if (scheduler == Scheduler.MAGLEV && backend != BackendKind.NFTABLES) {
+            throw new IllegalArgumentException("--scheduler maglev needs --backend nftables");
+        }
         if (!prefix.startsWith("nflb")) throw new IllegalArgumentException("lab namespaces must start with nflb");
     }
 }

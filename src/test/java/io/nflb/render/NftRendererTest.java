@@ -1,0 +1,114 @@
+package io.nflb.render;
+
+import io.nflb.config.ConfigLoader;
+import io.nflb.explain.NftExplainer;
+import io.nflb.plan.Plan;
+import io.nflb.plan.Planner;
+import io.nflb.plan.Rational;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.stream.LongStream;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+public class NftRendererTest {
+
+    public static final String TWO_SERVICES = """
+            backend: nftables
+            services:
+              - name: web
+                listen: {address: 192.168.2.1, port: 80, interface: eth0}
+                scheduler: round-robin
+                snat: masquerade
+                backends: [{address: 192.168.2.2, weight: 1}, {address: 192.168.2.3, weight: 2}, {address: 192.168.2.4, weight: 3}]
+              - name: dns-lb
+                protocol: udp
+                listen: {address: 192.168.2.1, port: 53}
+                scheduler: random
+                backends: [{address: 192.168.2.5}, {address: 192.168.2.6}]
+              - name: shop
+                listen: {address: 192.168.2.9, port: 443}
+                scheduler: maglev
+                maglev: {table_size: 7}
+                backends: [{address: 192.168.2.7}, {address: 192.168.2.8}]
+            """;
+
+    static Plan plan(String yaml) throws Exception {
+        return Planner.plan(ConfigLoader.parse("t.yaml", yaml));
+    }
+
+    @Test
+    void goldenScript() throws Exception {
+        String script = NftRenderer.render(plan(TWO_SERVICES));
+        Path golden = Path.of("src/test/resources/golden/nft/three-services.nft");
+        if (Boolean.getBoolean("nflb.regen")) Files.writeString(golden, script);
+        assertThat(script).isEqualTo(Files.readString(golden));
+    }
+
+    @Test
+    void theScriptsOwnLookupsGiveTheWeights() throws Exception {
+        String script = NftRenderer.render(plan(TWO_SERVICES));
+        NftExplainer.Shares web = NftExplainer.explain(script, "svc_web");
+        assertThat(web.shares()).containsExactlyInAnyOrderEntriesOf(Map.of(
+                "192.168.2.2:80", Rational.of(1, 6), "192.168.2.3:80", Rational.of(1, 3), "192.168.2.4:80", Rational.of(1, 2)));
+        assertThat(web.cycle()).containsExactly("192.168.2.4:80", "192.168.2.3:80", "192.168.2.4:80", "192.168.2.2:80",
+                "192.168.2.4:80", "192.168.2.3:80");
+        assertThat(NftExplainer.explain(script, "svc_dns_lb").shares()).containsExactlyInAnyOrderEntriesOf(Map.of(
+                "192.168.2.5:53", Rational.of(1, 2), "192.168.2.6:53", Rational.of(1, 2)));
+        Map<String, Rational> maglev = NftExplainer.explain(script, "svc_shop").shares();
+        assertThat(maglev.values().stream().reduce(Rational.ZERO, Rational::add)).isEqualTo(Rational.ONE);
+        assertThat(maglev).containsOnlyKeys("192.168.2.7:443", "192.168.2.8:443");
+    }
+
+    static LongStream seeds() {
+        return LongStream.rangeClosed(1, 60);
+    }
+
+    /** For random weight vectors of 1..64 backends, evaluating the script gives exactly w_i / sum(w). */
+    @ParameterizedTest(name = "seed {0}")
+    @MethodSource("seeds")
+    void sharesAreExactlyTheWeights(long seed) throws Exception {
+        SplittableRandom rnd = new SplittableRandom(seed);
+        int n = 1 + rnd.nextInt(64);
+        String scheduler = rnd.nextBoolean() ? "round-robin" : "random";
+        StringBuilder y = new StringBuilder("services:\n  - name: s\n    listen: {address: 10.0.0.1, port: 80}\n    scheduler: ")
+                .append(scheduler).append("\n    backends:\n");
+        List<Integer> weights = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            int w = 1 + rnd.nextInt(rnd.nextBoolean() ? 5 : 200);
+            weights.add(w);
+            y.append("      - {address: 10.1.").append(i / 250).append('.').append(i % 250 + 1).append(", weight: ").append(w).append("}\n");
+        }
+        int total = weights.stream().mapToInt(Integer::intValue).sum();
+        Map<String, Rational> shares = NftExplainer.explain(NftRenderer.render(plan(y.toString())), "svc_s").shares();
+        for (int i = 0; i < n; i++) {
+            assertThat(shares.get("10.1." + i / 250 + "." + (i % 250 + 1) + ":80")).as("backend %d", i).isEqualTo(Rational.of(weights.get(i), total));
+        }
+    }
+
+    @Test
+    void whatTheNftablesBackendDoesNotCoverYetIsRefusedClearly() throws Exception {
+        assertThatThrownBy(() -> NftRenderer.render(plan("""
+                services:
+                  - name: web
+                    listen: {interface: eth0, port: 80}
+                    backends: [{address: 10.0.0.2}]
+                """))).hasMessageContaining("needs listen.address");
+        assertThatThrownBy(() -> NftRenderer.render(plan("""
+                services:
+                  - name: web
+                    listen: {address: 10.0.0.1, port: 80}
+                    affinity: {timeout: 1h}
+                    backends: [{address: 10.0.0.2}]
+                """))).hasMessageContaining("affinity");
+    }
+}
