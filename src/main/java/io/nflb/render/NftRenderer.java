@@ -19,7 +19,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.TreeMap;
 import java.util.zip.CRC32;
 
 /**
@@ -68,7 +67,7 @@ public final class NftRenderer {
         Map<String, String> counters = new LinkedHashMap<>();
         Map<String, List<String>> dispatch = new LinkedHashMap<>();
         for (String m : List.of(DISPATCH4, DISPATCH6, DISPATCH_IF, DISPATCH_PORT, MASQ4, MASQ6)) dispatch.put(m, new ArrayList<>());
-        Map<String, List<String>> slots = new TreeMap<>(Comparator.comparing(NftRenderer::shardOrder));
+        Map<String, List<String>> slots = new java.util.HashMap<>();
         Map<String, NftState.NftSet> affinitySets = new LinkedHashMap<>();
         Map<String, NftState.Chain> serviceChains = new LinkedHashMap<>();
         List<String> wildcardRules = new ArrayList<>();
@@ -140,7 +139,9 @@ public final class NftRenderer {
         addMap(sets, DISPATCH_PORT, "type inet_proto . inet_service : verdict", dispatch.get(DISPATCH_PORT));
         sets.put(MASQ4, new NftState.NftSet(MASQ4, false, List.of("type inet_proto . ipv4_addr . inet_service"), sortedDistinct(dispatch.get(MASQ4))));
         sets.put(MASQ6, new NftState.NftSet(MASQ6, false, List.of("type inet_proto . ipv6_addr . inet_service"), sortedDistinct(dispatch.get(MASQ6))));
-        for (Map.Entry<String, List<String>> e : slots.entrySet()) {
+        List<Map.Entry<String, List<String>>> shards = new ArrayList<>(slots.entrySet());
+        shards.sort(Comparator.comparingInt(e -> shardOrder(e.getKey())));
+        for (Map.Entry<String, List<String>> e : shards) {
             String[] part = e.getKey().split("_");
             String data = (part[0].equals("slots6") ? "ip6" : "ip") + " daddr . " + part[1] + " dport";
             sets.put(e.getKey(), new NftState.NftSet(e.getKey(), true,

@@ -62,12 +62,13 @@ public final class NftEcho {
         System.out.println("served " + served.get());
     }
 
-    /** connect ADDR PORT COUNT: prints "server-address peer-seen-by-server count" lines. */
+    /** connect ADDR PORT COUNT: prints "server-address peer-seen-by-server count" lines, then "retries N". */
     private static void connect(String[] args) throws Exception {
         String addr = args[1];
         int port = Integer.parseInt(args[2]);
         int n = Integer.parseInt(args[3]);
         Map<String, Integer> seen = new TreeMap<>();
+        int retries = 0;
         for (int i = 0; i < n; i++) {
             String line = null;
             for (int attempt = 0; attempt < 50 && line == null; attempt++) {
@@ -76,11 +77,13 @@ public final class NftEcho {
                     s.setSoTimeout(2000);
                     line = new BufferedReader(new InputStreamReader(s.getInputStream(), StandardCharsets.US_ASCII)).readLine();
                 } catch (java.net.ConnectException e) {
-                    Thread.sleep(100); // the server may still be starting
+                    retries++; // the server may still be starting; the refused attempt was nat'ed all the same
+                    Thread.sleep(100);
                 }
             }
             seen.merge(String.valueOf(line), 1, Integer::sum);
         }
         seen.forEach((k, v) -> System.out.println(k + " " + v));
+        System.out.println("retries " + retries);
     }
 }
