@@ -3,6 +3,7 @@ package io.nflb.cli;
 import io.nflb.explain.Explainer;
 import io.nflb.explain.Explanation;
 import io.nflb.explain.NftExplainer;
+import io.nflb.explain.NftServiceShares;
 import io.nflb.model.BackendKind;
 import io.nflb.model.Config;
 import io.nflb.model.Json;
@@ -46,12 +47,12 @@ final class ExplainCommand implements Callable<Integer> {
 
     /** The nft script's own lookups evaluated: each backend's exact share of the slots it is given. */
     static String explainNft(Plan plan, boolean json) {
-        String script = NftRenderer.render(plan);
+        List<NftServiceShares> all = NftExplainer.explain(NftRenderer.render(plan));
         StringBuilder text = new StringBuilder();
         StringBuilder js = new StringBuilder("{\"services\":[");
         for (int i = 0; i < plan.services().size(); i++) {
             ServicePlan s = plan.services().get(i);
-            NftExplainer.Shares shares = NftExplainer.explain(script, NftRenderer.serviceChain(s.service()));
+            NftServiceShares shares = all.stream().filter(x -> x.service().equals(s.name())).findFirst().orElseThrow();
             long total = s.backends().stream().mapToLong(b -> b.weight()).sum();
             text.append("service ").append(s.name()).append(" (").append(s.service().scheduler().keyword()).append(", nftables)\n");
             text.append(String.format(java.util.Locale.ROOT, "  %-40s %6s %14s %14s%n", "backend", "weight", "expected", "from rules"));

@@ -1,99 +1,143 @@
 package io.nflb.explain;
 
 import io.nflb.plan.Rational;
+import io.nflb.render.NftScript;
+import io.nflb.render.NftState;
 
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * Evaluates the nft script nflb renders, not the plan: a service chain's numgen or jhash lookup picks a slot
- * uniformly (numgen inc in order: an exact cycle), each slot jumps to a backend chain, and that chain's dnat
- * says where the connection goes. Shares are exact fractions of slots.
+ * Evaluates an nft script the way the kernel would, for the subset nflb writes: dispatch maps and rules
+ * that jump to a service chain, then one of (a) a slot-map lookup keyed by the service id and a numgen or
+ * jhash index, or (b) for affinity services, a verdict map from that index to per-backend chains. Works from
+ * the script text alone, so it explains a saved or live table just as well as a freshly rendered one.
  */
 public final class NftExplainer {
 
-    private static final Pattern CHAIN = Pattern.compile("^\\s*chain (\\S+) \\{");
-    private static final Pattern DNAT = Pattern.compile("dnat to (\\S+)");
-    private static final Pattern INLINE_VMAP = Pattern.compile("(numgen inc|numgen random|jhash [^v]*) mod (\\d+)(?: seed \\S+)? vmap \\{ ([^}]*) }");
-    private static final Pattern NAMED_VMAP = Pattern.compile("jhash [^v]* mod (\\d+)(?: seed \\S+)? vmap @(\\S+)");
-    private static final Pattern SLOT = Pattern.compile("(\\d+) : jump (\\S+)");
+    private static final Pattern DNAT_MAP = Pattern.compile(
+            "^(?:meta l4proto \\w+ )?dnat ip6? to numgen inc mod 1 offset (\\d+) \\. (.+) map @(\\S+)$");
+    private static final Pattern VMAP = Pattern.compile("^(.+) vmap \\{ (.*) \\}$");
+    private static final Pattern INDEX = Pattern.compile("^(numgen inc|numgen random|jhash .+) mod (\\d+)(?: seed \\S+)?$");
+    private static final Pattern DNAT_ONE = Pattern.compile("^(?:meta l4proto \\w+ )?dnat ip6? to (\\S+)$");
+    private static final Pattern JUMP = Pattern.compile("^(.*) jump (\\S+)$");
 
     private NftExplainer() {
     }
 
-    /** What one service's new connections do: shares per endpoint and, for numgen inc, the cycle of endpoints. */
-    public record Shares(Map<String, Rational> shares, List<String> cycle) {
+    public static List<NftServiceShares> explain(NftScript script) {
+        return explain(script.state());
     }
 
-    public static Shares explain(String script, String serviceChain) {
-        Map<String, String> chainBodies = chains(script);
-        Map<String, String> endpoints = new HashMap<>();
-        chainBodies.forEach((name, body) -> {
-            Matcher m = DNAT.matcher(body);
-            if (m.find()) endpoints.put(name, m.group(1));
-        });
-        String body = chainBodies.get(serviceChain);
-        if (body == null) throw new IllegalArgumentException("no chain " + serviceChain + " in the script");
-        List<String> slots = new ArrayList<>();
-        boolean ordered = false;
-        Matcher inline = INLINE_VMAP.matcher(body);
-        Matcher named = NAMED_VMAP.matcher(body);
-        if (inline.find()) {
-            ordered = inline.group(1).equals("numgen inc");
-            slots = slots(inline.group(3), Integer.parseInt(inline.group(2)));
-        } else if (named.find()) {
-            Matcher map = Pattern.compile("map " + Pattern.quote(named.group(2)) + " \\{[^}]*elements = \\{([^}]*)}", Pattern.DOTALL).matcher(script);
-            if (!map.find()) throw new IllegalArgumentException("no map " + named.group(2) + " in the script");
-            slots = slots(map.group(1), Integer.parseInt(named.group(1)));
-        } else {
-            throw new IllegalArgumentException("chain " + serviceChain + " has no backend selection nflb knows");
+    public static List<NftServiceShares> explain(String scriptText) {
+        return explain(NftState.parse(scriptText));
+    }
+
+    public static List<NftServiceShares> explain(NftState state) {
+        Map<String, List<String>> dispatch = new TreeMap<>();
+        for (NftState.NftSet s : state.sets().values()) {
+            if (!s.map() || !s.name().startsWith("svc")) continue;
+            for (String e : s.elements()) {
+                int i = e.indexOf(" : jump ");
+                if (i < 0) continue;
+                dispatch.computeIfAbsent(e.substring(i + 8), k -> new ArrayList<>()).add(s.name() + " " + e.substring(0, i));
+            }
+        }
+        NftState.Chain pre = state.chains().get("prerouting");
+        if (pre != null) {
+            for (String r : pre.rules()) {
+                Matcher m = JUMP.matcher(r);
+                if (m.matches()) dispatch.computeIfAbsent(m.group(2), k -> new ArrayList<>()).add("rule " + m.group(1));
+            }
+        }
+        List<NftServiceShares> out = new ArrayList<>();
+        for (Map.Entry<String, List<String>> d : dispatch.entrySet()) {
+            NftState.Chain chain = state.chains().get(d.getKey());
+            if (chain == null) throw new IllegalArgumentException("dispatch to a missing chain " + d.getKey());
+            out.add(service(state, chain, d.getValue()));
+        }
+        return out;
+    }
+
+    private static NftServiceShares service(NftState state, NftState.Chain chain, List<String> dispatch) {
+        String name = chain.name().startsWith("svc_") ? chain.name().substring(4) : chain.name();
+        for (String r : chain.rules()) {
+            Matcher m = DNAT_MAP.matcher(r);
+            if (m.matches()) {
+                Index idx = index(m.group(2));
+                Map<Integer, String> bySlot = slots(state, m.group(3), m.group(1));
+                return shares(name, dispatch, idx, false, bySlot);
+            }
+            Matcher v = VMAP.matcher(r);
+            if (v.matches()) {
+                Index idx = index(v.group(1));
+                Map<Integer, String> bySlot = new HashMap<>();
+                for (String e : v.group(2).split(", ")) {
+                    String[] kv = e.split(" : goto | : jump ");
+                    bySlot.put(Integer.parseInt(kv[0]), endpointOf(state, kv[1]));
+                }
+                return shares(name, dispatch, idx, true, bySlot);
+            }
+        }
+        throw new IllegalArgumentException("chain " + chain.name() + " picks no backend");
+    }
+
+    private record Index(NftServiceShares.Method method, int modulus) {
+    }
+
+    private static Index index(String expr) {
+        Matcher m = INDEX.matcher(expr);
+        if (!m.matches()) throw new IllegalArgumentException("not a slot index nflb writes: " + expr);
+        NftServiceShares.Method method = m.group(1).equals("numgen inc") ? NftServiceShares.Method.ROUND_ROBIN
+                : m.group(1).equals("numgen random") ? NftServiceShares.Method.RANDOM : NftServiceShares.Method.MAGLEV;
+        return new Index(method, Integer.parseInt(m.group(2)));
+    }
+
+    /** Slot number to endpoint, from the elements "ID . slot : addr . port" of the service's id. */
+    private static Map<Integer, String> slots(NftState state, String map, String id) {
+        NftState.NftSet s = state.sets().get(map);
+        if (s == null) throw new IllegalArgumentException("missing map " + map);
+        Map<Integer, String> out = new HashMap<>();
+        String prefix = id + " . ";
+        for (String e : s.elements()) {
+            if (!e.startsWith(prefix)) continue;
+            String[] kv = e.substring(prefix.length()).split(" : ", 2);
+            int dot = kv[1].lastIndexOf(" . ");
+            String addr = kv[1].substring(0, dot);
+            String port = kv[1].substring(dot + 3);
+            out.put(Integer.parseInt(kv[0]), (addr.indexOf(':') >= 0 ? "[" + addr + "]" : addr) + ":" + port);
+        }
+        return out;
+    }
+
+    private static String endpointOf(NftState state, String chainName) {
+        NftState.Chain c = state.chains().get(chainName);
+        if (c == null) throw new IllegalArgumentException("missing chain " + chainName);
+        for (String r : c.rules()) {
+            Matcher m = DNAT_ONE.matcher(r);
+            if (m.matches()) return m.group(1);
+        }
+        throw new IllegalArgumentException("chain " + chainName + " does not dnat");
+    }
+
+    private static NftServiceShares shares(String name, List<String> dispatch, Index idx, boolean affinity,
+                                           Map<Integer, String> bySlot) {
+        Map<String, Integer> count = new LinkedHashMap<>();
+        List<String> cycle = new ArrayList<>();
+        for (int i = 0; i < idx.modulus(); i++) {
+            // A slot outside the map makes the lookup fail: the rule does not match and nothing is nat'ed.
+            String ep = bySlot.getOrDefault(i, NftServiceShares.UNMATCHED);
+            count.merge(ep, 1, Integer::sum);
+            if (idx.method() == NftServiceShares.Method.ROUND_ROBIN) cycle.add(ep);
         }
         Map<String, Rational> shares = new LinkedHashMap<>();
-        List<String> cycle = new ArrayList<>();
-        for (String chain : slots) {
-            String endpoint = endpoints.getOrDefault(chain, "not balanced");
-            shares.merge(endpoint, Rational.of(1, slots.size()), Rational::add);
-            cycle.add(endpoint);
-        }
-        return new Shares(shares, ordered ? cycle : List.of());
-    }
-
-    /** Slot i's chain for i in 0..modulus-1; a slot with no element falls through, which counts as not balanced. */
-    private static List<String> slots(String elements, int modulus) {
-        String[] bySlot = new String[modulus];
-        Matcher m = SLOT.matcher(elements);
-        while (m.find()) {
-            int k = Integer.parseInt(m.group(1));
-            if (k < modulus) bySlot[k] = m.group(2).replace(",", "");
-        }
-        List<String> out = new ArrayList<>(modulus);
-        for (String s : bySlot) out.add(s == null ? "" : s);
-        return out;
-    }
-
-    private static Map<String, String> chains(String script) {
-        Map<String, String> out = new LinkedHashMap<>();
-        String current = null;
-        StringBuilder body = new StringBuilder();
-        for (String line : script.split("\n")) {
-            Matcher c = CHAIN.matcher(line);
-            if (c.find()) {
-                current = c.group(1);
-                body.setLength(0);
-                continue;
-            }
-            if (current != null && line.strip().equals("}")) {
-                out.put(current, body.toString());
-                current = null;
-                continue;
-            }
-            if (current != null) body.append(line).append('\n');
-        }
-        return out;
+        count.forEach((ep, n) -> shares.put(ep, Rational.of(n, idx.modulus())));
+        return new NftServiceShares(name, dispatch, idx.method(), affinity, idx.modulus(), shares, cycle);
     }
 }

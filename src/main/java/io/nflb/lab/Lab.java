@@ -193,8 +193,9 @@ public final class Lab {
     /** What nflb's evaluator says the rendered rules give each endpoint: from the rule text, not the config. */
     private Map<String, Rational> predictedShares(Plan plan) {
         if (options.backend() == BackendKind.NFTABLES) {
-            String script = NftRenderer.render(plan);
-            return NftExplainer.explain(script, NftRenderer.serviceChain(plan.services().get(0).service())).shares();
+            String service = plan.services().get(0).name();
+            return NftExplainer.explain(NftRenderer.render(plan)).stream().filter(x -> x.service().equals(service))
+                    .findFirst().orElseThrow().shares();
         }
         Map<String, Rational> shares = new java.util.LinkedHashMap<>();
         for (Explanation.BackendShare b : Explainer.explain(plan, IptablesRenderer.render(plan, IptablesRuleset.Family.IPV4))

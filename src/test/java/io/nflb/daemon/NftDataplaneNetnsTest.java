@@ -1,11 +1,12 @@
 package io.nflb.daemon;
 
 import io.nflb.config.ConfigLoader;
-import io.nflb.kernel.KernelException;
 import io.nflb.kernel.NftKernel;
 import io.nflb.plan.Plan;
 import io.nflb.plan.Planner;
 import io.nflb.render.NftRendererTest;
+import io.nflb.render.NftScript;
+import io.nflb.render.NftState;
 import io.nflb.testing.KernelTests;
 import io.nflb.testing.Netns;
 import org.junit.jupiter.api.Test;
@@ -49,12 +50,12 @@ class NftDataplaneNetnsTest {
             NftDataplane dp = new NftDataplane(ns.exec());
 
             dp.apply(plan());
-            String once = ns.exec().check(List.of("nft", "list", "table", "ip", "nflb")).stdout();
-            assertThat(once).contains("vmap @services", "numgen inc mod 6", "jhash ip saddr . th sport mod 7 seed 0x6e666c62 vmap {", "masquerade");
-            dp.apply(plan());
-            assertThat(ns.exec().check(List.of("nft", "list", "table", "ip", "nflb")).stdout()).isEqualTo(once);
+            String once = ns.exec().check(List.of("nft", "-s", "list", "table", "inet", "nflb")).stdout();
+            assertThat(once).contains("numgen inc mod 6", "jhash ip saddr", "masquerade");
+            assertThat(dp.apply(plan()).changed()).as("same plan twice").isFalse();
+            assertThat(ns.exec().check(List.of("nft", "-s", "list", "table", "inet", "nflb")).stdout()).isEqualTo(once);
             assertThat(dp.installed()).isTrue();
-            assertThat(dp.traffic()).extracting(Dataplane.BackendTraffic::endpoint).contains("192.168.2.2:80", "192.168.2.8:443");
+            assertThat(dp.traffic()).extracting(Dataplane.BackendTraffic::service).contains("web", "dns-lb", "shop");
 
             assertThat(dp.flush().changed()).isTrue();
             assertThat(ruleset(ns)).isEqualTo(before);
@@ -68,9 +69,11 @@ class NftDataplaneNetnsTest {
         try (Netns ns = Netns.create("nft-refuse")) {
             new NftDataplane(ns.exec()).apply(plan());
             String before = ruleset(ns);
-            String broken = "table ip nflb {}\ndelete table ip nflb\ntable ip nflb {\n\tchain c {\n\t\tjump nowhere\n\t}\n}\n";
-            assertThatThrownBy(() -> new NftKernel(ns.exec(), "nflb").apply(broken)).isInstanceOf(KernelException.class)
-                    .hasMessageContaining("nowhere");
+            NftKernel kernel = new NftKernel(ns.exec());
+            String current = kernel.save();
+            NftScript broken = NftScript.of(NftState.parse(current.replace("\tchain prerouting {",
+                    "\tchain broken {\n\t\tjump nowhere\n\t}\n\n\tchain prerouting {")));
+            assertThatThrownBy(() -> kernel.apply(broken)).isInstanceOf(RuntimeException.class).hasMessageContaining("nowhere");
             assertThat(ruleset(ns)).isEqualTo(before);
         }
     }

@@ -1,0 +1,92 @@
+package io.nflb.kernel;
+
+import io.nflb.model.Protocol;
+import io.nflb.model.Scheduler;
+import io.nflb.model.Snat;
+import io.nflb.testing.KernelTests;
+import io.nflb.testing.Netns;
+import org.junit.jupiter.api.Test;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.CompletableFuture;
+
+import static io.nflb.render.NftPlans.*;
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * Real connections through real nft rules: client ns -> router ns (nflb's table) -> server ns holding three
+ * backend addresses. The server has no route back to the client, so answers only arrive through masquerade.
+ */
+class NftTrafficTest {
+
+    static final int CONNECTIONS = 600;
+
+    @Test
+    void roundRobinOneTwoThreeSplitsSixHundredConnectionsExactly() throws Exception {
+        KernelTests.require("nft", "ip", "sysctl");
+        try (Netns client = Netns.create("cli"); Netns router = Netns.create("rtr"); Netns server = Netns.create("srv")) {
+            Exec r = router.exec();
+            r.check(List.of("ip", "link", "add", "rc", "type", "veth", "peer", "name", "cr", "netns", client.name()));
+            r.check(List.of("ip", "link", "add", "rs", "type", "veth", "peer", "name", "sr", "netns", server.name()));
+            r.check(List.of("ip", "addr", "add", "10.0.1.1/24", "dev", "rc"));
+            r.check(List.of("ip", "addr", "add", "192.168.2.1/24", "dev", "rs"));
+            r.check(List.of("ip", "link", "set", "rc", "up"));
+            r.check(List.of("ip", "link", "set", "rs", "up"));
+            r.check(List.of("sysctl", "-q", "-w", "net.ipv4.ip_forward=1"));
+            Exec c = client.exec();
+            c.check(List.of("ip", "addr", "add", "10.0.1.2/24", "dev", "cr"));
+            c.check(List.of("ip", "link", "set", "cr", "up"));
+            c.check(List.of("ip", "route", "add", "default", "via", "10.0.1.1"));
+            Exec s = server.exec();
+            for (String a : List.of("192.168.2.2", "192.168.2.3", "192.168.2.4")) {
+                s.check(List.of("ip", "addr", "add", a + "/24", "dev", "sr"));
+            }
+            s.check(List.of("ip", "link", "set", "sr", "up"));
+
+            NftKernel k = new NftKernel(r);
+            k.apply(plan(service("web", Protocol.TCP, listen("10.0.0.1", 80, null), Scheduler.ROUND_ROBIN, Snat.MASQUERADE,
+                    backends("192.168.2.", 8080, 1, 2, 3), null, 0)));
+
+            CompletableFuture<Exec.Result> srv = CompletableFuture.supplyAsync(() -> s.run(java("serve", "8080",
+                    String.valueOf(CONNECTIONS), "90", "192.168.2.2", "192.168.2.3", "192.168.2.4"), null, Duration.ofSeconds(120)));
+            Exec.Result cli = c.run(java("connect", "10.0.0.1", "80", String.valueOf(CONNECTIONS)), null, Duration.ofSeconds(120));
+            Exec.Result served = srv.get();
+            assertThat(cli.exitCode()).as(cli.stderr()).isZero();
+            assertThat(served.stdout()).contains("served " + CONNECTIONS);
+
+            Map<String, Integer> byBackend = new TreeMap<>();
+            int retries = 0;
+            for (String line : cli.stdout().strip().split("\n")) {
+                String[] w = line.split(" ");
+                if (w[0].equals("retries")) {
+                    retries = Integer.parseInt(w[1]);
+                    continue;
+                }
+                byBackend.put(w[0] + " via " + w[1], Integer.parseInt(w[2]));
+            }
+            assertThat(byBackend).isEqualTo(Map.of(
+                    "192.168.2.2 via 192.168.2.1", 100,
+                    "192.168.2.3 via 192.168.2.1", 200,
+                    "192.168.2.4 via 192.168.2.1", 300));
+            // The nat chain sees the first packet of each connection only; a refused early attempt counts too.
+            assertThat(k.counters().get("svc_web").packets()).isEqualTo(CONNECTIONS + retries);
+        }
+    }
+
+    static List<String> java(String... args) {
+        Path javaBin = Path.of(System.getProperty("java.home"), "bin", "java");
+        String cp;
+        try {
+            cp = Path.of(NftEcho.class.getProtectionDomain().getCodeSource().getLocation().toURI()).toString();
+        } catch (java.net.URISyntaxException e) {
+            throw new IllegalStateException(e);
+        }
+        List<String> cmd = new java.util.ArrayList<>(List.of(javaBin.toString(), "-Xshare:auto", "-XX:TieredStopAtLevel=1", "-cp", cp, NftEcho.class.getName()));
+        cmd.addAll(List.of(args));
+        return cmd;
+    }
+}
