@@ -29,6 +29,11 @@ public final class IptablesDataplane implements Dataplane {
         if (Tools.has("ip6tables-restore")) kernels.add(new IptablesKernel(exec, Family.IPV6));
     }
 
+    /** Over given kernels, e.g. {@link io.nflb.kernel.FakeIptablesTool}s in unit tests; one per family at most. */
+    public IptablesDataplane(List<IptablesKernel> kernels) {
+        this.kernels.addAll(kernels);
+    }
+
     @Override
     public String name() {
         return "iptables";
