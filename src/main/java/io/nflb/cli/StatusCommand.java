@@ -27,14 +27,21 @@ final class StatusCommand implements Callable<Integer> {
     public Integer call() {
         Map<String, List<Dataplane.BackendTraffic>> byService = new LinkedHashMap<>();
         List<String> backends = new ArrayList<>();
+        List<String> rejecting = new ArrayList<>();
         for (Dataplane dp : Dataplanes.all(netns.exec())) {
             if (!dp.installed()) continue;
             backends.add(dp.name());
+            rejecting.addAll(dp.rejecting());
             for (Dataplane.BackendTraffic t : dp.traffic()) {
                 byService.computeIfAbsent(t.service(), k -> new ArrayList<>()).add(t);
             }
         }
         System.out.print(json ? json(backends, byService) : text(backends, byService));
+        if (!json) {
+            for (String s : rejecting) {
+                System.out.println("service " + s + ": NO USABLE BACKEND; new connections are refused at once (tcp reset / icmp port unreachable)");
+            }
+        }
         return Main.OK;
     }
 

@@ -107,12 +107,14 @@ class ReconcilerTest {
 
         r.admin(new BackendKey("dns", "192.168.2.5:53"), BackendState.Admin.DISABLED);
         assertThat(r.rejecting()).containsExactly("web", "dns");
+        assertThat(dataplane.rejecting()).containsExactlyInAnyOrder("web", "dns");
         assertThat(rules()).contains("-m udp --dport 53 -j REJECT --reject-with icmp-port-unreachable");
 
         r.report(web(0), true);
         r.report(web(0), true);
         r.admin(new BackendKey("dns", "192.168.2.5:53"), BackendState.Admin.NORMAL);
         assertThat(r.rejecting()).isEmpty();
+        assertThat(dataplane.rejecting()).isEmpty();
         assertThat(rules()).doesNotContain("NFLB-REJECT").contains("--to-destination 192.168.2.2:80");
     }
 
