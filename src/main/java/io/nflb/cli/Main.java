@@ -10,7 +10,8 @@ import java.io.PrintWriter;
 @Command(name = "nflb", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Netfilter load balancer and firewall: one YAML file -> correct iptables/nftables rules.",
         subcommands = {ValidateCommand.class, PlanCommand.class, ExplainCommand.class, ApplyCommand.class,
-                StatusCommand.class, FlushCommand.class, LintCommand.class, LabCommand.class, BackendCommand.class,
+                StatusCommand.class, FlushCommand.class, LintCommand.class, RunCommand.class, ReloadCommand.class,
+                LabCommand.class, BackendCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
 

@@ -26,9 +26,11 @@ final class StatusCommand implements Callable<Integer> {
     public Integer call() {
         Map<String, List<Dataplane.BackendTraffic>> byService = new LinkedHashMap<>();
         List<String> backends = new ArrayList<>();
+        List<String> rejecting = new ArrayList<>();
         for (Dataplane dp : Dataplanes.all(netns.exec())) {
             if (!dp.installed()) continue;
             backends.add(dp.name());
+            rejecting.addAll(dp.rejecting());
             for (Dataplane.BackendTraffic t : dp.traffic()) {
                 byService.computeIfAbsent(t.service(), k -> new ArrayList<>()).add(t);
             }
@@ -36,6 +38,11 @@ final class StatusCommand implements Callable<Integer> {
         // The kernel lists chains by name, i.e. by hash; people read backends in address order.
         byService.values().forEach(l -> l.sort(java.util.Comparator.comparing(Dataplane.BackendTraffic::endpoint)));
         System.out.print(output.json ? json(backends, byService) : text(backends, byService));
+        if (!output.json) {
+            for (String s : rejecting) {
+                System.out.println("service " + s + ": NO USABLE BACKEND; new connections are refused at once (tcp reset / icmp port unreachable)");
+            }
+        }
         return Main.OK;
     }
 

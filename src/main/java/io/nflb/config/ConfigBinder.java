@@ -3,6 +3,7 @@ package io.nflb.config;
 import io.nflb.model.Backend;
 import io.nflb.model.BackendKind;
 import io.nflb.model.Config;
+import io.nflb.model.HealthCheck;
 import io.nflb.model.IpAddress;
 import io.nflb.model.Listen;
 import io.nflb.model.Names;
@@ -26,9 +27,13 @@ final class ConfigBinder {
 
     private static final List<String> CONFIG_KEYS = List.of("backend", "services");
     private static final List<String> SERVICE_KEYS =
-            List.of("name", "protocol", "listen", "scheduler", "snat", "affinity", "maglev", "backends");
+            List.of("name", "protocol", "listen", "scheduler", "snat", "affinity", "maglev", "health", "backends");
     private static final List<String> LISTEN_KEYS = List.of("port", "address", "interface");
-    private static final List<String> BACKEND_KEYS = List.of("address", "port", "weight");
+    private static final List<String> BACKEND_KEYS = List.of("address", "port", "weight", "health");
+    private static final List<String> HEALTH_KEYS = List.of("type", "interval", "timeout", "rise", "fall",
+            "method", "path", "expect_status", "body", "host", "command");
+    private static final List<String> HTTP_KEYS = List.of("method", "path", "expect_status", "body", "host");
+    private static final List<String> HTTP_METHODS = List.of("GET", "HEAD", "POST", "PUT", "OPTIONS");
     private static final List<String> AFFINITY_KEYS = List.of("timeout");
     private static final List<String> MAGLEV_KEYS = List.of("table_size");
 
@@ -76,10 +81,13 @@ final class ConfigBinder {
                     n -> n.keyword("snat", List.of(Snat.values()), Snat::keyword));
             Optional<Duration> affinity = m.optional("affinity",
                     n -> n.mapping("affinity", AFFINITY_KEYS).flatMap(a -> a.require("timeout", YamlNode::duration)));
-            List<Backend> backends = m.require("backends", n -> backends(n, listen)).orElse(List.of());
+            Optional<HealthCheck> health = m.optional("health", HealthCheck.NONE, n -> health(n, HealthCheck.NONE));
+            // A backend's health: keys override the service's; when the service's is wrong, the defaults'.
+            HealthCheck inherited = health.orElse(HealthCheck.NONE);
+            List<Backend> backends = m.require("backends", n -> backends(n, listen, inherited)).orElse(List.of());
             Optional<Integer> tableSize = m.optional("maglev", 0, n -> maglev(n, scheduler, backends));
             Optional<Service> service = problems.buildIfNoneSince(mark, () -> new Service(name.get(), protocol.get(),
-                    listen.get(), scheduler.get(), snat.get(), backends, affinity, tableSize.get()));
+                    listen.get(), scheduler.get(), snat.get(), backends, affinity, tableSize.get(), health.get()));
             service.ifPresent(s -> checkCatch(s, m.get("listen").orElseThrow()));
             return service;
         });
@@ -117,7 +125,7 @@ final class ConfigBinder {
     }
 
     /** {@code listen} is empty when it was wrong; backends without a port of their own are then skipped. */
-    private Optional<List<Backend>> backends(YamlNode node, Optional<Listen> listen) {
+    private Optional<List<Backend>> backends(YamlNode node, Optional<Listen> listen, HealthCheck inherited) {
         return node.sequence().flatMap(items -> {
             if (items.isEmpty()) {
                 node.error("expected at least one backend, found an empty list");
@@ -130,7 +138,7 @@ final class ConfigBinder {
             IpAddress.Family family = listenAddress.map(IpAddress::family).orElse(null);
             String familySource = listenAddress.map(a -> "listen address " + a).orElse(null);
             for (YamlNode item : items) {
-                Optional<Backend> bound = backend(item, listen.map(Listen::port));
+                Optional<Backend> bound = backend(item, listen.map(Listen::port), inherited);
                 if (bound.isEmpty()) continue;
                 Backend b = bound.get();
                 Integer first = endpointLines.putIfAbsent(b.endpoint(), item.line());
@@ -148,14 +156,91 @@ final class ConfigBinder {
         });
     }
 
-    private Optional<Backend> backend(YamlNode node, Optional<Integer> listenPort) {
+    private Optional<Backend> backend(YamlNode node, Optional<Integer> listenPort, HealthCheck inherited) {
         return node.mapping("backend", BACKEND_KEYS).flatMap(m -> {
             int mark = problems.mark();
             Optional<IpAddress> address = m.require("address", YamlNode::address);
             Optional<Integer> port = m.get("port").map(n -> n.integer("port", 1, 65535)).orElse(listenPort);
             Optional<Integer> weight = m.optional("weight", 1, n -> n.integer("weight", 1, Backend.MAX_WEIGHT));
+            Optional<HealthCheck> health = m.optional("health", n -> health(n, inherited));
             if (port.isEmpty()) return Optional.empty(); // wrong here or in listen: reported either way
-            return problems.buildIfNoneSince(mark, () -> new Backend(address.get(), port.get(), weight.get()));
+            return problems.buildIfNoneSince(mark, () -> new Backend(address.get(), port.get(), weight.get(), health));
+        });
+    }
+
+    /** A {@code health:} mapping; keys it does not name keep {@code base}'s values. */
+    private Optional<HealthCheck> health(YamlNode node, HealthCheck base) {
+        return node.mapping("health", HEALTH_KEYS).flatMap(m -> {
+            int mark = problems.mark();
+            Optional<HealthCheck.Type> type = m.optional("type", base.type(),
+                    n -> n.keyword("health check type", List.of(HealthCheck.Type.values()), HealthCheck.Type::keyword));
+            Optional<Duration> interval = m.optional("interval", base.interval(), n -> n.duration().filter(d -> {
+                if (d.compareTo(HealthCheck.MIN_INTERVAL) >= 0) return true;
+                n.error("interval " + d.toMillis() + "ms is too short; expected at least " + HealthCheck.MIN_INTERVAL.toMillis() + "ms");
+                return false;
+            }));
+            Optional<Duration> timeout = m.optional("timeout", base.timeout(), YamlNode::duration);
+            Optional<Integer> rise = m.optional("rise", base.rise(), n -> n.integer("rise", 1, HealthCheck.MAX_RISE_FALL));
+            Optional<Integer> fall = m.optional("fall", base.fall(), n -> n.integer("fall", 1, HealthCheck.MAX_RISE_FALL));
+            Optional<String> method = m.optional("method", base.method(), n -> n.keyword("http method", HTTP_METHODS, s -> s));
+            Optional<String> path = m.optional("path", base.path(), n -> n.string().filter(p -> {
+                if (!p.startsWith("/")) n.error("http path '" + p + "' must start with '/'");
+                else if (!HealthCheck.printable(p) || p.contains(" ")) n.error("http path must be printable ASCII without spaces");
+                else return true;
+                return false;
+            }));
+            Optional<Integer> status = m.optional("expect_status", base.expectStatus(), n -> n.integer("expect_status", 100, 599));
+            Optional<Optional<String>> body = m.optional("body", base.body(), n -> n.string().filter(b -> {
+                if (!b.isEmpty()) return true;
+                n.error("body must not be empty; leave it out to accept any body");
+                return false;
+            }).map(Optional::of));
+            Optional<Optional<String>> host = m.optional("host", base.host(), n -> n.string().filter(h -> {
+                if (!h.isEmpty() && HealthCheck.printable(h) && !h.contains(" ")) return true;
+                n.error("host '" + h + "' must be printable ASCII without spaces");
+                return false;
+            }).map(Optional::of));
+            Optional<List<String>> command = m.optional("command", base.command(), this::command);
+            type.ifPresent(t -> checkTypeKeys(m, t, command));
+            if (interval.isPresent() && timeout.isPresent() && timeout.get().compareTo(interval.get()) > 0) {
+                m.get("timeout").or(() -> m.get("interval")).orElse(m.node()).error("timeout " + timeout.get().toMillis()
+                        + "ms is longer than interval " + interval.get().toMillis() + "ms; a check must end before the next starts");
+            }
+            return problems.buildIfNoneSince(mark, () -> new HealthCheck(type.get(), interval.get(), timeout.get(),
+                    rise.get(), fall.get(), method.get(), path.get(), status.get(), body.get(), host.get(), command.get()));
+        });
+    }
+
+    /** Keys of another type are a mistake (a typo in the type, or a leftover): say so instead of ignoring them. */
+    private void checkTypeKeys(YamlMap m, HealthCheck.Type type, Optional<List<String>> command) {
+        for (String key : HTTP_KEYS) {
+            if (type != HealthCheck.Type.HTTP) {
+                m.get(key).ifPresent(n -> n.error("'" + key + "' applies only to 'type: http', found 'type: " + type.keyword() + "'"));
+            }
+        }
+        if (type != HealthCheck.Type.EXEC) {
+            m.get("command").ifPresent(n -> n.error("'command' applies only to 'type: exec', found 'type: " + type.keyword() + "'"));
+        } else if (command.filter(List::isEmpty).isPresent() && m.get("command").isEmpty()) {
+            m.node().error("health check 'type: exec' is missing required key 'command'");
+        }
+    }
+
+    /** An argument list, run without a shell: ["/usr/lib/nflb/check-db", "--quick"]. */
+    private Optional<List<String>> command(YamlNode node) {
+        return node.sequence().flatMap(items -> {
+            if (items.isEmpty()) {
+                node.error("command must name a program: expected a list of strings such as [/usr/bin/check, --quick]");
+                return Optional.empty();
+            }
+            int mark = problems.mark();
+            List<String> argv = new ArrayList<>();
+            for (YamlNode item : items) {
+                item.string().ifPresent(a -> {
+                    if (a.isEmpty() || a.indexOf('\0') >= 0) item.error("command arguments must be non-empty strings");
+                    else argv.add(a);
+                });
+            }
+            return problems.buildIfNoneSince(mark, () -> argv);
         });
     }
 

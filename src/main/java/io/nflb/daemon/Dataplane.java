@@ -28,6 +28,14 @@ public interface Dataplane {
     /** New connections per backend since the rules were loaded, read from the kernel's counters. */
     List<BackendTraffic> traffic();
 
+    /**
+     * Services whose new connections the kernel refuses now because none of their backends is usable (the
+     * daemon's health checks took them all out). Default: none known.
+     */
+    default List<String> rejecting() {
+        return List.of();
+    }
+
     /** What an apply or flush did: whether anything changed, the text sent, and a one-line summary. */
     record Outcome(boolean changed, String sent, String summary) {
     }

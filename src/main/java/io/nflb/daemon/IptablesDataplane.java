@@ -22,11 +22,18 @@ public final class IptablesDataplane implements Dataplane {
     /** The renderer's comment on backend rules: "service -> endpoint". */
     private static final Pattern BACKEND_COMMENT = Pattern.compile("(\\S+) -> (\\S+)");
 
+    private static final String NO_BACKEND = " has no usable backend";
+
     private final List<IptablesKernel> kernels = new ArrayList<>();
 
     public IptablesDataplane(Exec exec) {
         kernels.add(new IptablesKernel(exec, Family.IPV4));
         if (Tools.has("ip6tables-restore")) kernels.add(new IptablesKernel(exec, Family.IPV6));
+    }
+
+    /** Over given kernels, e.g. {@link io.nflb.kernel.FakeIptablesTool}s in unit tests; one per family at most. */
+    public IptablesDataplane(List<IptablesKernel> kernels) {
+        this.kernels.addAll(kernels);
     }
 
     @Override
@@ -105,6 +112,20 @@ public final class IptablesDataplane implements Dataplane {
                 if (!c.rule().contains("-j DNAT") || c.comment().isEmpty()) continue;
                 Matcher m = BACKEND_COMMENT.matcher(c.comment().get());
                 if (m.matches()) out.add(new BackendTraffic(m.group(1), m.group(2), c.packets(), c.bytes()));
+            }
+        }
+        return out;
+    }
+
+    /** From the comments of the NFLB-REJECT rules: "NAME has no usable backend". */
+    @Override
+    public List<String> rejecting() {
+        List<String> out = new ArrayList<>();
+        for (IptablesKernel k : kernels) {
+            for (RuleCounters c : k.counters()) {
+                if (!c.chain().equals(io.nflb.render.ChainNames.REJECT) || c.comment().isEmpty()) continue;
+                String comment = c.comment().get();
+                if (comment.endsWith(NO_BACKEND)) out.add(comment.substring(0, comment.length() - NO_BACKEND.length()));
             }
         }
         return out;

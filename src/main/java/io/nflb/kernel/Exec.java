@@ -70,8 +70,17 @@ public final class Exec {
      * {@link ExecException} when the program cannot be started or does not finish within {@code timeout}.
      */
     public Result run(List<String> argv, String stdin, Duration timeout) {
+        return run(argv, java.util.Map.of(), stdin, timeout);
+    }
+
+    /**
+     * Like {@link #run(List, String, Duration)} with {@code env} added to the environment: how a health
+     * check command learns which backend to check. Still an argument list, never a shell.
+     */
+    public Result run(List<String> argv, java.util.Map<String, String> env, String stdin, Duration timeout) {
         List<String> cmd = command(argv);
         ProcessBuilder pb = new ProcessBuilder(cmd);
+        pb.environment().putAll(env);
         pb.environment().put("LC_ALL", "C");
         Process p;
         try {

@@ -22,8 +22,6 @@ import io.nflb.render.NftRenderer;
 
 import java.io.IOException;
 import java.io.PrintStream;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -40,7 +38,7 @@ public final class Lab {
 
     private final LabOptions options;
     private final PrintStream out;
-    private final List<Process> processes = new ArrayList<>();
+    private Servers servers;
     private Topology topology;
 
     public Lab(LabOptions options, PrintStream out) {
@@ -96,11 +94,10 @@ public final class Lab {
     }
 
     private synchronized void teardown() {
-        for (Process p : processes) {
-            p.descendants().forEach(ProcessHandle::destroyForcibly);
-            p.destroyForcibly();
+        if (servers != null) {
+            servers.close();
+            servers = null;
         }
-        processes.clear();
         if (topology != null) {
             topology.close();
             topology = null;
@@ -108,25 +105,8 @@ public final class Lab {
     }
 
     private void startServers() throws IOException, InterruptedException {
-        List<Path> logs = new ArrayList<>();
-        for (int i = 0; i < options.servers(); i++) {
-            Path log = Files.createTempFile("nflb-lab-" + Topology.serverName(i) + "-", ".log");
-            logs.add(log);
-            List<String> cmd = Exec.inNetns(topology.server(i)).command(
-                    java("io.nflb.lab.BackendServer", Topology.serverName(i), String.valueOf(PORT)));
-            ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true)
-                    .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
-            processes.add(pb.start());
-        }
-        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-        for (int i = 0; i < logs.size(); i++) {
-            while (!Files.readString(logs.get(i)).contains("ready")) {
-                if (System.nanoTime() > deadline || !processes.get(i).isAlive()) {
-                    throw new IllegalStateException("web server " + Topology.serverName(i) + " did not start: " + Files.readString(logs.get(i)));
-                }
-                Thread.sleep(50);
-            }
-        }
+        servers = new Servers(topology, PORT);
+        servers.startAll();
     }
 
     /** Each server answers when reached directly through the router: the network is right before any NAT. */
@@ -264,13 +244,8 @@ public final class Lab {
         return String.format("%.1f%%", 100.0 * part / whole);
     }
 
-    /** A JVM command line for one of the lab's own main classes, on the classpath nflb runs from. */
     private static List<String> java(String mainClass, String... args) {
-        String javaBin = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        List<String> cmd = new ArrayList<>(List.of(javaBin, "-Xmx96m", "-Xss512k", "-XX:+UseSerialGC",
-                "-XX:TieredStopAtLevel=1", "-cp", System.getProperty("java.class.path"), mainClass));
-        cmd.addAll(List.of(args));
-        return cmd;
+        return Servers.java(mainClass, args);
     }
 
     private void printKeepHelp() {
@@ -282,7 +257,8 @@ public final class Lab {
         out.println("  ip netns exec " + topology.router() + " tcpdump -ni " + Topology.SERVER_IFACE + " tcp port 80");
         out.println("Remove it with: ./nflb lab down");
         // The servers keep running after nflb exits; the namespaces hold them until `lab down`.
-        processes.clear();
+        servers.release();
+        servers = null;
         topology = null;
     }
 

@@ -8,10 +8,11 @@ import java.util.Optional;
  * One balanced service: what it listens on and the backends that share its new connections.
  * {@code affinity}: when present, a client address keeps its backend for that long after its last new
  * connection. {@code maglevTableSize}: the prime lookup-table size for the maglev scheduler, 0 = chosen by
- * the planner from the number of backends.
+ * the planner from the number of backends. {@code health}: how the daemon checks each backend, unless the
+ * backend has its own ({@link #healthOf}).
  */
 public record Service(String name, Protocol protocol, Listen listen, Scheduler scheduler, Snat snat,
-                      List<Backend> backends, Optional<Duration> affinity, int maglevTableSize) {
+                      List<Backend> backends, Optional<Duration> affinity, int maglevTableSize, HealthCheck health) {
 
     /** Larger Maglev tables only cost memory: at 100 slots per backend this already serves 1,300 backends. */
     public static final int MAX_MAGLEV_TABLE_SIZE = 131071;
@@ -27,12 +28,29 @@ public record Service(String name, Protocol protocol, Listen listen, Scheduler s
         if (maglevTableSize != 0 && (!isPrime(maglevTableSize) || maglevTableSize > MAX_MAGLEV_TABLE_SIZE)) {
             throw new IllegalArgumentException("maglev table size must be a prime up to " + MAX_MAGLEV_TABLE_SIZE + ": " + maglevTableSize);
         }
+        if (health == null) health = HealthCheck.NONE;
+    }
+
+    /** A service without health checks: every backend is always up. */
+    public Service(String name, Protocol protocol, Listen listen, Scheduler scheduler, Snat snat,
+                   List<Backend> backends, Optional<Duration> affinity, int maglevTableSize) {
+        this(name, protocol, listen, scheduler, snat, backends, affinity, maglevTableSize, HealthCheck.NONE);
+    }
+
+    /** The same service with other backends, e.g. only those that are up. */
+    public Service withBackends(List<Backend> others) {
+        return new Service(name, protocol, listen, scheduler, snat, others, affinity, maglevTableSize, health);
+    }
+
+    /** The check that applies to {@code backend}: its own, else the service's. */
+    public HealthCheck healthOf(Backend backend) {
+        return backend.health().orElse(health);
     }
 
     /** A service with no affinity and an automatic maglev table: what most configs and tests need. */
     public Service(String name, Protocol protocol, Listen listen, Scheduler scheduler, Snat snat,
                    List<Backend> backends) {
-        this(name, protocol, listen, scheduler, snat, backends, Optional.empty(), 0);
+        this(name, protocol, listen, scheduler, snat, backends, Optional.empty(), 0, HealthCheck.NONE);
     }
 
     /** Maglev's table size must be prime so every backend's permutation visits every slot. */

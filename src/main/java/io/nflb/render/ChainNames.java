@@ -17,6 +17,8 @@ public final class ChainNames {
     public static final int MAX_LENGTH = 28;
     public static final String SERVICES = "NFLB-SERVICES";
     public static final String POSTROUTING = "NFLB-POSTROUTING";
+    /** filter table: refuses new connections to services that have no usable backend. */
+    public static final String REJECT = "NFLB-REJECT";
 
     private static final String SERVICE_PREFIX = "NFLB-SVC-";
     private static final String BACKEND_PREFIX = "NFLB-SEP-";

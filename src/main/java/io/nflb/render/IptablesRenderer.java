@@ -31,6 +31,7 @@ public final class IptablesRenderer {
 
     static final String PORTALS_COMMENT = "nflb service portals";
     static final String MASQUERADE_COMMENT = "nflb masquerade";
+    static final String REJECT_COMMENT = "nflb services without backends";
 
     private IptablesRenderer() {
     }
@@ -48,7 +49,9 @@ public final class IptablesRenderer {
         List<String> portals = new ArrayList<>();
         List<String> masquerades = new ArrayList<>();
         List<String> perService = new ArrayList<>();
+        List<String> rejects = new ArrayList<>();
         for (ServicePlan s : services) {
+            if (s.backends().isEmpty()) rejects.add(reject(s.service(), family));
             String svcChain = ChainNames.service(s.name());
             chains.add(svcChain);
             portals.add(portal(s.service(), svcChain));
@@ -70,7 +73,33 @@ public final class IptablesRenderer {
                 new IptablesRuleset.Jump("PREROUTING", "-m comment --comment " + quote(PORTALS_COMMENT) + " -j " + ChainNames.SERVICES),
                 new IptablesRuleset.Jump("OUTPUT", "-m comment --comment " + quote(PORTALS_COMMENT) + " -j " + ChainNames.SERVICES),
                 new IptablesRuleset.Jump("POSTROUTING", "-m comment --comment " + quote(MASQUERADE_COMMENT) + " -j " + ChainNames.POSTROUTING));
-        return new IptablesRuleset(family, List.of(new IptablesRuleset.Table("nat", chains, jumps, rules)));
+        IptablesRuleset.Table nat = new IptablesRuleset.Table("nat", chains, jumps, rules);
+        if (rejects.isEmpty()) return new IptablesRuleset(family, List.of(nat));
+        String jump = "-m comment --comment " + quote(REJECT_COMMENT) + " -j " + ChainNames.REJECT;
+        IptablesRuleset.Table filter = new IptablesRuleset.Table("filter", List.of(ChainNames.REJECT),
+                List.of(new IptablesRuleset.Jump("INPUT", jump), new IptablesRuleset.Jump("FORWARD", jump)), rejects);
+        return new IptablesRuleset(family, List.of(nat, filter));
+    }
+
+    /**
+     * A service with no usable backend: its portal still leads to its (empty) chain, so nothing is DNATed
+     * and the packet goes on to INPUT (a local address) or FORWARD, where REJECT is allowed (the nat table
+     * cannot reject). Only a connection's first packet is refused; others to the same address are not touched.
+     */
+    private static String reject(Service service, IptablesRuleset.Family family) {
+        StringBuilder r = new StringBuilder("-A ").append(ChainNames.REJECT);
+        service.listen().address().ifPresent(a -> r.append(" -d ").append(host(a)));
+        service.listen().iface().ifPresent(i -> r.append(" -i ").append(i));
+        String proto = service.protocol().keyword();
+        r.append(" -p ").append(proto).append(" -m comment --comment ").append(quote(service.name() + " has no usable backend"))
+                .append(" -m conntrack --ctstate NEW");
+        if (service.listen().address().isEmpty() && service.listen().iface().isEmpty()) {
+            r.append(" -m addrtype ! --src-type LOCAL"); // as in the portal
+        }
+        r.append(" -m ").append(proto).append(" --dport ").append(service.listen().port()).append(" -j REJECT --reject-with ");
+        if (service.protocol() == io.nflb.model.Protocol.TCP) r.append("tcp-reset");
+        else r.append(family == IptablesRuleset.Family.IPV4 ? "icmp-port-unreachable" : "icmp6-port-unreachable");
+        return r.toString();
     }
 
     /** The whole ruleset as iptables-restore input for an empty table: what golden files and tests load. */
@@ -164,6 +193,7 @@ public final class IptablesRenderer {
             }
         }
         Selection selection = s.selection();
+        if (backends.isEmpty()) return rules; // no usable backend: see reject()
         if (selection instanceof Selection.Random random) {
             for (int i = 0; i < backends.size(); i++) {
                 Backend b = backends.get(i).backend();
