@@ -262,8 +262,4 @@ public final class Lab {
         topology = null;
     }
 
-    /** Used by tests: the lab's nflb config for these options. */
-    public static String configFor(LabOptions options) {
-        return new Lab(options, System.out).config();
-    }
 }

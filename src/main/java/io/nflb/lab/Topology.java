@@ -102,10 +102,6 @@ public final class Topology implements AutoCloseable {
         return servers;
     }
 
-    public List<String> namespaces() {
-        return List.copyOf(created);
-    }
-
     /** Kills whatever still runs in the namespaces and deletes them. Safe to call twice. */
     @Override
     public void close() {
