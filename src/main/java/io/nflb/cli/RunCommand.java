@@ -2,11 +2,12 @@ package io.nflb.cli;
 
 import io.nflb.config.ConfigException;
 import io.nflb.config.ConfigLoader;
+import io.nflb.daemon.ControlSocket;
+import io.nflb.daemon.Daemon;
 import io.nflb.daemon.Dataplane;
 import io.nflb.daemon.Dataplanes;
-import io.nflb.daemon.HealthChecker;
 import io.nflb.daemon.Probes;
-import io.nflb.daemon.Reconciler;
+import io.nflb.daemon.WebServer;
 import io.nflb.kernel.Exec;
 import io.nflb.kernel.Forwarding;
 import io.nflb.model.Config;
@@ -19,8 +20,10 @@ import picocli.CommandLine.Option;
 import sun.misc.Signal;
 
 import java.io.IOException;
+import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
@@ -29,7 +32,8 @@ import java.util.concurrent.Executors;
 @Command(name = "run", description = {
         "Run in the foreground: apply the config, check every backend, take failing ones out of the rules and put",
         "them back when they recover. SIGHUP (or `nflb reload`) re-reads the file; an invalid file is refused and",
-        "the running rules stay. On exit the rules stay in the kernel unless --cleanup-on-exit."})
+        "the running rules stay. On exit the rules stay in the kernel unless --cleanup-on-exit.",
+        "The status page and Prometheus metrics are served on --listen (default 127.0.0.1:9140)."})
 final class RunCommand implements Callable<Integer> {
 
     private static final Logger log = LoggerFactory.getLogger("nflb");
@@ -47,25 +51,45 @@ final class RunCommand implements Callable<Integer> {
             description = "Where to write the daemon's pid, for `nflb reload` (default: ${DEFAULT-VALUE}).")
     Path pidFile;
 
+    @Option(names = "--socket", paramLabel = "FILE", defaultValue = DEFAULT_SOCKET,
+            description = "The control socket for `nflb backend drain|enable|disable` and `nflb status`; root only (default: ${DEFAULT-VALUE}).")
+    Path socket;
+
+    @Option(names = "--listen", paramLabel = "HOST:PORT", defaultValue = WebServer.DEFAULT_ADDRESS,
+            description = "Where the status page (/) and Prometheus metrics (/metrics) are served, or 'off' (default: ${DEFAULT-VALUE}).")
+    String listen;
+
+    @Option(names = "--sample-every-ms", hidden = true, defaultValue = "5000",
+            description = "How often the kernel's counters are read for the status page.")
+    int sampleEveryMillis;
+
+    static final String DEFAULT_SOCKET = "/run/nflb/nflb.sock";
+
     private final CountDownLatch stopped = new CountDownLatch(1);
 
     @Override
     public Integer call() throws Exception {
         Config c = config.load();
+        InetSocketAddress web = listen.equals("off") ? null : parseListen();
+        if (sampleEveryMillis < 100) throw new Main.UsageException("--sample-every-ms must be at least 100");
         Dataplane dataplane = Dataplanes.forKind(c.backend(), netns.exec());
-        Reconciler reconciler = new Reconciler(dataplane, c);
-        Dataplane.Outcome started = reconciler.start();
+        Daemon daemon = new Daemon(dataplane, c, new Probes(Exec.host()), netns.exec(), Duration.ofMillis(sampleEveryMillis));
+        writePidFile();
+        Dataplane.Outcome started = daemon.start();
         log.info("started with {}: {}", config.file, started.changed() ? started.summary() : "the rules in the kernel were already right; adopted them");
         ensureForwarding(c);
-        if (netns.netns != null && !reconciler.targets().isEmpty()) {
+        if (netns.netns != null && !c.services().isEmpty()) {
             log.warn("--netns moves only the kernel tools; health checks run from this process's own namespace"
                     + " (run the daemon itself with `ip netns exec {} nflb run` to check from there)", netns.netns);
         }
-        writePidFile();
-
-        HealthChecker checker = HealthChecker.standard(new Probes(Exec.host()), reconciler::report);
-        checker.update(reconciler.targets());
-        log.info("checking {} backends", reconciler.targets().size());
+        ControlSocket control = ControlSocket.open(socket, daemon);
+        log.info("control socket {}", socket);
+        WebServer server = null;
+        if (web != null) {
+            server = WebServer.start(web, daemon);
+            InetSocketAddress at = server.address();
+            log.info("status page http://{}:{}/ and metrics at /metrics", at.getHostString(), at.getPort());
+        }
 
         // One reload at a time, off the signal thread; a burst of SIGHUPs queues up and each re-reads the file.
         ExecutorService reloads = Executors.newSingleThreadExecutor(r -> {
@@ -74,13 +98,22 @@ final class RunCommand implements Callable<Integer> {
             return t;
         });
         // sun.misc.Signal is the only way to catch SIGHUP in Java 17; it is supported (jdk.unsupported) and stable.
-        Signal.handle(new Signal("HUP"), s -> reloads.execute(() -> reload(reconciler, checker)));
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> stop(checker, dataplane), "nflb-stop"));
+        Signal.handle(new Signal("HUP"), s -> reloads.execute(() -> reload(daemon)));
+        WebServer finalServer = server;
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> stop(daemon, dataplane, control, finalServer), "nflb-stop"));
         stopped.await();
         return Main.OK;
     }
 
-    private void reload(Reconciler reconciler, HealthChecker checker) {
+    private InetSocketAddress parseListen() {
+        try {
+            return WebServer.parseAddress(listen);
+        } catch (IllegalArgumentException e) {
+            throw new Main.UsageException("--listen: " + e.getMessage());
+        }
+    }
+
+    private void reload(Daemon daemon) {
         log.info("SIGHUP: re-reading {}", config.file);
         Config next;
         try {
@@ -89,11 +122,11 @@ final class RunCommand implements Callable<Integer> {
             e.errors().forEach(err -> log.error("{}", err));
             log.error("reload refused: {} error{}; the running rules and checks stay as they were",
                     e.errors().size(), e.errors().size() == 1 ? "" : "s");
+            daemon.reloadRefused(e.errors().size() + " error(s) in " + config.file + ", the first: " + e.errors().get(0));
             return;
         }
         try {
-            Dataplane.Outcome o = reconciler.reload(next);
-            checker.update(reconciler.targets());
+            Dataplane.Outcome o = daemon.reload(next);
             ensureForwarding(next);
             log.info("reloaded: {}", o.summary());
         } catch (RuntimeException e) {
@@ -101,8 +134,10 @@ final class RunCommand implements Callable<Integer> {
         }
     }
 
-    private void stop(HealthChecker checker, Dataplane dataplane) {
-        checker.close();
+    private void stop(Daemon daemon, Dataplane dataplane, ControlSocket control, WebServer server) {
+        daemon.close();
+        control.close();
+        if (server != null) server.close();
         try {
             if (cleanupOnExit) log.info("stopping: {}", dataplane.flush().summary());
             else log.info("stopping; the rules stay in the kernel (fail-static)");

@@ -1,11 +1,17 @@
 package io.nflb.cli;
 
+import io.nflb.daemon.ControlClient;
 import io.nflb.daemon.Dataplane;
 import io.nflb.daemon.Dataplanes;
 import io.nflb.model.Json;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
 
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.LinkedHashSet;
+import java.util.Set;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -13,7 +19,8 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 
-@Command(name = "status", description = "Live new-connection counters per backend and each backend's share, read from the kernel.")
+@Command(name = "status", description = {"Live new-connection counters per backend and each backend's share, read from the kernel;",
+        "with each backend's health state (up, down, draining, disabled) when a daemon (`nflb run`) is running."})
 final class StatusCommand implements Callable<Integer> {
 
     @Mixin
@@ -22,11 +29,15 @@ final class StatusCommand implements Callable<Integer> {
     @Mixin
     JsonOption output;
 
+    @Option(names = "--socket", paramLabel = "FILE", defaultValue = RunCommand.DEFAULT_SOCKET,
+            description = "The daemon's control socket, asked for health states (default: ${DEFAULT-VALUE}).")
+    Path socket;
+
     @Override
-    public Integer call() {
+    public Integer call() throws IOException {
         Map<String, List<Dataplane.BackendTraffic>> byService = new LinkedHashMap<>();
         List<String> backends = new ArrayList<>();
-        List<String> rejecting = new ArrayList<>();
+        Set<String> rejecting = new LinkedHashSet<>();
         for (Dataplane dp : Dataplanes.all(netns.exec())) {
             if (!dp.installed()) continue;
             backends.add(dp.name());
@@ -35,10 +46,25 @@ final class StatusCommand implements Callable<Integer> {
                 byService.computeIfAbsent(t.service(), k -> new ArrayList<>()).add(t);
             }
         }
+        Map<String, String> states = new LinkedHashMap<>();
+        if (ControlClient.answers(socket)) {
+            for (String line : ControlClient.ask(socket, "states").text().split("\n")) {
+                String[] f = line.split("\t");
+                if (f.length == 5 && f[0].equals("backend")) {
+                    states.put(f[1] + " " + f[2], f[3]);
+                    // A backend the checks took out has no rules, hence no counters; it is still listed.
+                    List<Dataplane.BackendTraffic> rows = byService.computeIfAbsent(f[1], k -> new ArrayList<>());
+                    if (rows.stream().noneMatch(t -> t.endpoint().equals(f[2]))) rows.add(new Dataplane.BackendTraffic(f[1], f[2], 0, 0));
+                } else if (f.length == 2 && f[0].equals("rejecting")) {
+                    rejecting.add(f[1]);
+                }
+            }
+        }
         // The kernel lists chains by name, i.e. by hash; people read backends in address order.
         byService.values().forEach(l -> l.sort(java.util.Comparator.comparing(Dataplane.BackendTraffic::endpoint)));
-        System.out.print(output.json ? json(backends, byService) : text(backends, byService));
+        System.out.print(output.json ? json(backends, byService, states) : text(backends, byService, states));
         if (!output.json) {
+            if (states.isEmpty()) System.out.println("(no daemon answers on " + socket + ": health states unknown)");
             for (String s : rejecting) {
                 System.out.println("service " + s + ": NO USABLE BACKEND; new connections are refused at once (tcp reset / icmp port unreachable)");
             }
@@ -46,22 +72,23 @@ final class StatusCommand implements Callable<Integer> {
         return Main.OK;
     }
 
-    private static String text(List<String> backends, Map<String, List<Dataplane.BackendTraffic>> byService) {
+    private static String text(List<String> backends, Map<String, List<Dataplane.BackendTraffic>> byService, Map<String, String> states) {
         if (backends.isEmpty()) return "nflb: no rules installed\n";
         StringBuilder sb = new StringBuilder("rules installed: " + String.join(", ", backends) + "\n");
         for (Map.Entry<String, List<Dataplane.BackendTraffic>> e : byService.entrySet()) {
             long total = e.getValue().stream().mapToLong(Dataplane.BackendTraffic::connections).sum();
             sb.append("service ").append(e.getKey()).append(": ").append(total).append(" new connections\n");
-            sb.append(String.format(Locale.ROOT, "  %-44s %12s %8s%n", "backend", "new conns", "share"));
+            sb.append(String.format(Locale.ROOT, "  %-44s %-9s %12s %8s%n", "backend", "state", "new conns", "share"));
             for (Dataplane.BackendTraffic t : e.getValue()) {
                 double share = total == 0 ? 0 : 100.0 * t.connections() / total;
-                sb.append(String.format(Locale.ROOT, "  %-44s %12d %7.2f%%%n", t.endpoint(), t.connections(), share));
+                sb.append(String.format(Locale.ROOT, "  %-44s %-9s %12d %7.2f%%%n", t.endpoint(),
+                        states.getOrDefault(e.getKey() + " " + t.endpoint(), "-"), t.connections(), share));
             }
         }
         return sb.toString();
     }
 
-    private static String json(List<String> backends, Map<String, List<Dataplane.BackendTraffic>> byService) {
+    private static String json(List<String> backends, Map<String, List<Dataplane.BackendTraffic>> byService, Map<String, String> states) {
         StringBuilder sb = new StringBuilder("{\"installed\":[");
         for (int i = 0; i < backends.size(); i++) sb.append(i > 0 ? "," : "").append(Json.str(backends.get(i)));
         sb.append("],\"services\":[");
@@ -72,7 +99,9 @@ final class StatusCommand implements Callable<Integer> {
                     .append(",\"connections\":").append(total).append(",\"backends\":[");
             int j = 0;
             for (Dataplane.BackendTraffic t : e.getValue()) {
+                String state = states.get(e.getKey() + " " + t.endpoint());
                 sb.append(j++ > 0 ? "," : "").append("{\"endpoint\":").append(Json.str(t.endpoint()))
+                        .append(",\"state\":").append(state == null ? "null" : Json.str(state))
                         .append(",\"connections\":").append(t.connections())
                         .append(",\"firstPacketBytes\":").append(t.bytes())
                         .append(",\"share\":").append(total == 0 ? "0" : String.format(Locale.ROOT, "%.6f", (double) t.connections() / total))

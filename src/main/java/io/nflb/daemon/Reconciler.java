@@ -26,8 +26,30 @@ public final class Reconciler {
 
     private static final Logger log = LoggerFactory.getLogger(Reconciler.class);
 
+    /**
+     * What the daemon around the reconciler wants to hear: sync timings for metrics, flips for the status
+     * page, and UDP backends that stopped taking new flows, whose conntrack entries must go (a UDP "flow"
+     * never ends by itself, so without that its packets keep going to the backend that left).
+     */
+    public interface Observer {
+        default void synced(long nanos, Dataplane.Outcome outcome) {
+        }
+
+        default void syncFailed(long nanos, RuntimeException e) {
+        }
+
+        default void statusChanged(BackendKey key, BackendState.Status status) {
+        }
+
+        default void udpBackendLeft(Service service, Backend backend) {
+        }
+    }
+
     private final Dataplane dataplane;
+    private final Observer observer;
     private Config config;
+    /** What the kernel has, as far as this reconciler knows: null before the first successful apply. */
+    private Plan applied;
     private Map<BackendKey, BackendState> states;
     /** Set when an apply failed: the next event tries again, so a transient refusal does not stick. */
     private boolean pending;
@@ -37,7 +59,12 @@ public final class Reconciler {
      * checks take backends out after {@code fall} failures, not before.
      */
     public Reconciler(Dataplane dataplane, Config config) {
+        this(dataplane, config, new Observer() { });
+    }
+
+    public Reconciler(Dataplane dataplane, Config config, Observer observer) {
         this.dataplane = dataplane;
+        this.observer = observer;
         this.config = config;
         this.states = states(config, Map.of(), true);
     }
@@ -53,8 +80,11 @@ public final class Reconciler {
         if (s == null) return false;
         boolean usableBefore = s.usable();
         boolean flipped = s.record(ok);
-        if (flipped) log.info("backend {} is {} ({} checks in a row {})", key, s.healthy() ? "up" : "down",
-                s.healthy() ? "passing" : "failing", s.healthy() ? "rise" : "fall");
+        if (flipped) {
+            log.info("backend {} is {} ({} checks in a row {})", key, s.healthy() ? "up" : "down",
+                    s.healthy() ? "passing" : "failing", s.healthy() ? "rise" : "fall");
+            observer.statusChanged(key, s.status());
+        }
         if (s.usable() != usableBefore || pending) applyLogged();
         return flipped;
     }
@@ -63,10 +93,13 @@ public final class Reconciler {
     public synchronized void admin(BackendKey key, BackendState.Admin admin) {
         BackendState s = states.get(key);
         if (s == null) throw new IllegalArgumentException("no backend " + key);
-        if (s.admin(admin) || pending) {
+        BackendState.Status before = s.status();
+        boolean usableChanged = s.admin(admin);
+        if (s.status() != before) {
             log.info("backend {} is now {}", key, s.status().keyword());
-            applyLogged();
+            observer.statusChanged(key, s.status());
         }
+        if (usableChanged || pending) applyLogged();
     }
 
     /**
@@ -147,8 +180,19 @@ public final class Reconciler {
     private Dataplane.Outcome applyNow() {
         pending = true;
         Plan plan = plan();
-        Dataplane.Outcome o = dataplane.apply(plan);
+        long start = System.nanoTime();
+        Dataplane.Outcome o;
+        try {
+            o = dataplane.apply(plan);
+        } catch (RuntimeException e) {
+            observer.syncFailed(System.nanoTime() - start, e);
+            throw e;
+        }
+        observer.synced(System.nanoTime() - start, o);
         pending = false;
+        Plan before = applied;
+        applied = plan;
+        if (before != null) udpBackendsLeft(before, plan).forEach(l -> observer.udpBackendLeft(l.service(), l.backend()));
         for (ServicePlan s : plan.services()) {
             if (s.rejects() && o.changed()) {
                 log.warn("service {} has no usable backend: new connections are refused at once ({})", s.name(),
@@ -156,6 +200,28 @@ public final class Reconciler {
             }
         }
         return o;
+    }
+
+    /** A UDP backend that was in the kernel's rules before this apply and is not now. */
+    record Left(Service service, Backend backend) {
+    }
+
+    /** The UDP backends of {@code before} that {@code after} no longer sends new flows to. */
+    static List<Left> udpBackendsLeft(Plan before, Plan after) {
+        Map<String, ServicePlan> now = new LinkedHashMap<>();
+        after.services().forEach(s -> now.put(s.name(), s));
+        List<Left> out = new ArrayList<>();
+        for (ServicePlan old : before.services()) {
+            if (old.service().protocol() != io.nflb.model.Protocol.UDP) continue;
+            ServicePlan next = now.get(old.name());
+            for (var b : old.backends()) {
+                boolean stays = next != null && next.service().protocol() == io.nflb.model.Protocol.UDP
+                        && next.service().listen().equals(old.service().listen())
+                        && next.backends().stream().anyMatch(n -> n.backend().endpoint().equals(b.backend().endpoint()));
+                if (!stays) out.add(new Left(old.service(), b.backend()));
+            }
+        }
+        return out;
     }
 
     /** Unchecked backends are always healthy; a reload keeps each backend's verdict and operator setting. */

@@ -19,12 +19,19 @@ public final class Servers implements AutoCloseable {
 
     private final Topology topology;
     private final int port;
+    private final boolean udp;
     private final Process[] processes;
     private final Path[] logs;
 
     public Servers(Topology topology, int port) {
+        this(topology, port, false);
+    }
+
+    /** {@code udp}: each server answers datagrams on {@code port} with its name instead of HTTP. */
+    public Servers(Topology topology, int port, boolean udp) {
         this.topology = topology;
         this.port = port;
+        this.udp = udp;
         this.processes = new Process[topology.servers()];
         this.logs = new Path[topology.servers()];
     }
@@ -71,7 +78,8 @@ public final class Servers implements AutoCloseable {
         if (logs[i] == null) logs[i] = Files.createTempFile("nflb-lab-" + Topology.serverName(i) + "-", ".log");
         else Files.writeString(logs[i], "");
         List<String> cmd = Exec.inNetns(topology.server(i)).command(
-                java("io.nflb.lab.BackendServer", Topology.serverName(i), String.valueOf(port)));
+                udp ? java("io.nflb.lab.BackendServer", Topology.serverName(i), String.valueOf(port), "udp")
+                        : java("io.nflb.lab.BackendServer", Topology.serverName(i), String.valueOf(port)));
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(logs[i].toFile()));
         processes[i] = pb.start();

@@ -49,10 +49,23 @@ class DaemonLabTest {
                         Duration.ofSeconds(30), log);
                 assertThat(probe(topology, 30)).as("all up").containsOnlyKeys("s1", "s2", "s3");
 
+                // A client opens new connections in a loop through the kill: the ones that fail are those the
+                // rules sent to s2 between the kill and the rule change.
+                Path during0 = dir.resolve("loop.out");
+                Process loop = new ProcessBuilder(Exec.inNetns(topology.client()).command(Servers.java("io.nflb.lab.Probe",
+                        VIP, String.valueOf(PORT), "100000", "1000", "3000"))).redirectErrorStream(true).redirectOutput(during0.toFile()).start();
+                Thread.sleep(500);
                 long killed = System.nanoTime();
                 servers.kill(1);
                 await(router, r -> !r.contains("192.168.2.3:80"), Duration.ofSeconds(10), log);
                 long detection = millisSince(killed);
+                assertThat(loop.waitFor(30, TimeUnit.SECONDS)).isTrue();
+                List<String> loopAnswers = Files.readAllLines(during0).stream().filter(a -> !a.equals("done") && !a.equals(Probe.NOT_SENT)).toList();
+                Map<String, Integer> loopTally = Probe.tally(loopAnswers);
+                int failed = loopAnswers.size() - loopTally.getOrDefault("s1", 0) - loopTally.getOrDefault("s2", 0) - loopTally.getOrDefault("s3", 0);
+                System.out.printf("daemon lab: %d new connections in a loop through the kill, %d failed (%s)%n",
+                        loopAnswers.size(), failed, loopTally);
+                assertThat(loopTally).containsKeys("s1", "s3");
 
                 Map<String, Integer> during = probe(topology, 300);
                 assertThat(during).as("300 new connections with s2 down").containsOnlyKeys("s1", "s3");
@@ -114,14 +127,14 @@ class DaemonLabTest {
                 """.formatted(VIP, PORT, Topology.serverAddress(0), Topology.serverAddress(1), Topology.serverAddress(2));
     }
 
-    private static String nat(Exec router) {
+    static String nat(Exec router) {
         String saved = router.check(List.of("iptables-save")).stdout();
         List<String> lines = new ArrayList<>();
         for (String l : saved.split("\n")) if (!l.startsWith("#") && !l.startsWith(":")) lines.add(l);
         return String.join("\n", lines);
     }
 
-    private static void await(Exec router, Predicate<String> rules, Duration within, Path log) throws Exception {
+    static void await(Exec router, Predicate<String> rules, Duration within, Path log) throws Exception {
         long deadline = System.nanoTime() + within.toNanos();
         while (!rules.test(nat(router))) {
             if (System.nanoTime() > deadline) throw new AssertionError("rules never got there; daemon log:\n" + Files.readString(log) + "\nrules:\n" + nat(router));
@@ -129,7 +142,7 @@ class DaemonLabTest {
         }
     }
 
-    private static void awaitLog(Path log, String text) throws Exception {
+    static void awaitLog(Path log, String text) throws Exception {
         long deadline = System.nanoTime() + Duration.ofSeconds(15).toNanos();
         while (!Files.readString(log).contains(text)) {
             if (System.nanoTime() > deadline) throw new AssertionError("no '" + text + "' in the daemon log:\n" + Files.readString(log));
@@ -137,7 +150,7 @@ class DaemonLabTest {
         }
     }
 
-    private static Map<String, Integer> probe(Topology topology, int count) {
+    static Map<String, Integer> probe(Topology topology, int count) {
         List<String> argv = Servers.java("io.nflb.lab.Probe", VIP, String.valueOf(PORT), String.valueOf(count), "1000", "20000");
         Exec.Result r = Exec.inNetns(topology.client()).run(argv, null, Duration.ofSeconds(60));
         if (!r.ok() || !r.stdout().endsWith("done\n")) throw new IllegalStateException("the client failed: " + r.describeFailure());
@@ -146,7 +159,7 @@ class DaemonLabTest {
         return Probe.tally(answers);
     }
 
-    private static long millisSince(long start) {
+    static long millisSince(long start) {
         return (System.nanoTime() - start) / 1_000_000;
     }
 }
