@@ -78,6 +78,9 @@ class DaemonOpsLabTest {
                 assertThat(drained.values().stream().mapToInt(Integer::intValue).sum()).isEqualTo(90);
                 assertThat(ControlClient.ask(socket, "states").text()).contains("backend\tweb\t" + endpoint + "\tdraining\t1");
                 awaitMoreAnswers(held, name, answers(held, name));
+                String status = stdout(() -> Main.run("status", "--netns", topology.router(), "--socket", socket.toString()));
+                assertThat(status).containsPattern(java.util.regex.Pattern.quote(endpoint) + " +draining +[0-9]+")
+                        .doesNotContain("health states unknown");
                 assertThat(Files.readString(held)).doesNotContain("failed");
                 assertThat(Main.run("backend", "enable", "web", endpoint, "--socket", socket.toString())).isZero();
                 await(router, r -> r.contains(endpoint), Duration.ofSeconds(5), log);
@@ -236,6 +239,19 @@ class DaemonOpsLabTest {
 
     private static int answers(Path out, String name) throws IOException {
         return (int) Files.readAllLines(out).stream().filter(l -> l.equals("answer " + name)).count();
+    }
+
+    /** What {@code run} printed on stdout. */
+    private static String stdout(Runnable run) {
+        java.io.PrintStream before = System.out;
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        System.setOut(new java.io.PrintStream(out, true, java.nio.charset.StandardCharsets.UTF_8));
+        try {
+            run.run();
+        } finally {
+            System.setOut(before);
+        }
+        return out.toString(java.nio.charset.StandardCharsets.UTF_8);
     }
 
     private static String httpGet(Topology topology, String url) {
