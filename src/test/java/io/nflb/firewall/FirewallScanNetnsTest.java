@@ -64,6 +64,8 @@ class FirewallScanNetnsTest {
             Dataplane dp = backend.equals("iptables") ? new IptablesDataplane(router) : new NftDataplane(router);
 
             dp.apply(servicesOnly);
+            // Neighbour discovery first, so a scan's short timeouts measure the rules, not address resolution.
+            for (String host : TARGETS) procs.run(t.client(), "scan", "5000", host + ",22");
             Set<String> before = scan(t);
             dp.apply(withFirewall);
             Set<String> after = scan(t);
@@ -101,7 +103,7 @@ class FirewallScanNetnsTest {
     }
 
     private static Set<String> scan(Topology t) throws Exception {
-        List<String> args = new ArrayList<>(List.of("scan", "700"));
+        List<String> args = new ArrayList<>(List.of("scan", "1500"));
         for (String host : TARGETS) for (int p : PORTS) args.add(host + "," + p);
         return new TreeSet<>(new Processes().run(t.client(), args.toArray(String[]::new)).lines().filter(l -> l.startsWith("open ")).toList());
     }
