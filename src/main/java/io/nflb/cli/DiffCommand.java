@@ -4,6 +4,8 @@ import io.nflb.daemon.Dataplane;
 import io.nflb.daemon.Dataplanes;
 import io.nflb.kernel.IptablesKernel;
 import io.nflb.kernel.NftKernel;
+import io.nflb.kernel.SavedTables;
+import io.nflb.render.IptablesRuleset;
 import io.nflb.kernel.Tools;
 import io.nflb.model.Config;
 import io.nflb.plan.Plan;
@@ -42,8 +44,11 @@ final class DiffCommand implements Callable<Integer> {
             for (Family f : Family.values()) {
                 if (f == Family.IPV6 && !Tools.has("ip6tables-restore")) continue;
                 IptablesKernel k = new IptablesKernel(netns.exec(), f);
-                String live = IptablesRenderer.restoreText(k.installed());
-                String wanted = IptablesRenderer.restoreText(IptablesRenderer.render(plan, f));
+                String save = k.save();
+                IptablesRuleset want = IptablesRenderer.render(plan, f);
+                if (IptablesKernel.transaction(want, save).isEmpty()) continue; // the kernel's own word: nothing to do
+                String live = canonical(IptablesKernel.installed(SavedTables.parse(save), f));
+                String wanted = canonical(want);
                 out.append(UnifiedDiff.of(f.tool() + " (live, nflb's chains)", live, f.tool() + " (" + config.file + ")", wanted));
             }
         } else {
@@ -54,6 +59,25 @@ final class DiffCommand implements Callable<Integer> {
         // Other dataplanes' rules that apply would leave behind are not nflb's concern here: apply never removes them either.
         System.out.print(out.length() == 0 ? "# nothing would change\n" : out);
         return Main.OK;
+    }
+
+    /** Tables and chains by name (iptables-save's order is not nflb's), each chain's rules in their order. */
+    private static String canonical(IptablesRuleset r) {
+        StringBuilder sb = new StringBuilder();
+        List<IptablesRuleset.Table> tables = new ArrayList<>(r.tables());
+        tables.sort(java.util.Comparator.comparing(IptablesRuleset.Table::name));
+        for (IptablesRuleset.Table t : tables) {
+            sb.append('*').append(t.name()).append('\n');
+            List<String> chains = new ArrayList<>(t.chains());
+            chains.sort(null);
+            for (String c : chains) sb.append(':').append(c).append(" - [0:0]\n");
+            for (IptablesRuleset.Jump j : t.jumps()) sb.append("-A ").append(j.chain()).append(' ').append(j.spec()).append('\n');
+            for (String c : chains) {
+                for (String rule : t.rules()) if (rule.startsWith("-A " + c + " ")) sb.append(rule).append('\n');
+            }
+            sb.append("COMMIT\n");
+        }
+        return sb.toString();
     }
 
     /** nft lists hash-set elements in no particular order: sorted, they compare line by line. */
