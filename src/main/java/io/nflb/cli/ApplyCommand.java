@@ -12,13 +12,20 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
+import io.nflb.plan.Lockout;
+import io.nflb.state.Generations;
+
+import java.nio.file.Files;
+import java.time.Duration;
 import java.util.EnumSet;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.Callable;
 
 @Command(name = "apply", description = {
         "Load the config's rules in one atomic transaction, checked first; other rules are left byte-identical.",
-        "Applying the same file twice changes nothing. If the kernel refuses, nothing changes."})
+        "Applying the same file twice changes nothing. If the kernel refuses, nothing changes.",
+        "Each apply is recorded as a generation (see rollback, confirm)."})
 final class ApplyCommand implements Callable<Integer> {
 
     @Mixin
@@ -30,12 +37,37 @@ final class ApplyCommand implements Callable<Integer> {
     @Option(names = {"-v", "--verbose"}, description = "Print the transaction that was sent.")
     boolean verbose;
 
+    @Mixin
+    StateDirOption state;
+
+    @Option(names = "--confirm", paramLabel = "DURATION",
+            description = "Roll nflb's rules back to the previous generation unless `nflb confirm` runs within DURATION (e.g. 60s).")
+    String confirm;
+
+    @Option(names = "--force", description = "Apply even if the firewall would drop new SSH connections like this session's.")
+    boolean force;
+
     @Override
     public Integer call() throws Exception {
         Config c = config.load();
         Plan plan = Planner.plan(c);
+        Optional<Duration> confirmWithin = confirm == null ? Optional.empty() : Optional.of(SafeApply.duration(confirm));
+        if (!force) {
+            Optional<Lockout.SshConnection> ssh = Lockout.SshConnection.parse(System.getenv("SSH_CONNECTION"));
+            Optional<String> lockout = ssh.flatMap(s -> Lockout.check(plan, s, a -> SafeApply.routeInterface(netns.exec(), a)));
+            if (lockout.isPresent()) {
+                throw new Refused("refusing to apply: " + lockout.get() + ". Nothing was applied; use --force to apply anyway.");
+            }
+        }
+        String configText = Files.readString(config.file);
+        Generations g = state.generations();
+        int previous = g.current();
+        Files.createDirectories(g.dir()); // fail before the kernel changes, not after
         Dataplane dp = Dataplanes.forKind(c.backend(), netns.exec());
         Dataplane.Outcome outcome = dp.apply(plan);
+        int generation = g.record(configText, dp.name(), dp.preview(plan, false));
+        // A plain apply settles whatever an earlier --confirm was waiting for: its timer must not undo this one.
+        g.claimPending(Optional.empty());
         if (verbose && outcome.changed()) System.out.print(outcome.sent());
         System.out.println(outcome.summary());
         Set<Family> families = EnumSet.noneOf(Family.class);
@@ -44,6 +76,21 @@ final class ApplyCommand implements Callable<Integer> {
             // Balanced traffic is routed on to the backends: without forwarding the router drops it.
             if (Forwarding.ensure(netns.exec(), f)) System.out.println(Forwarding.key(f) + " was 0; set to 1");
         }
+        System.out.println("generation " + generation + " recorded in " + g.dir());
+        if (confirmWithin.isPresent()) {
+            String token = java.util.HexFormat.of().formatHex(java.security.SecureRandom.getSeed(8));
+            g.setPending(new Generations.Pending(token, generation, previous));
+            long pid = SafeApply.startTimer(g, token, confirmWithin.get(), Optional.ofNullable(netns.netns));
+            System.out.println("run `nflb confirm` within " + confirm + ", or nflb's rules go back to "
+                    + (previous == 0 ? "none (generation 0)" : "generation " + previous) + " (timer pid " + pid + ")");
+        }
         return Main.OK;
+    }
+
+    /** The lockout guard said no: a runtime refusal (exit 1), not a usage error. */
+    static final class Refused extends RuntimeException {
+        Refused(String message) {
+            super(message);
+        }
     }
 }

@@ -11,7 +11,7 @@ import java.io.PrintWriter;
         description = "Netfilter load balancer and firewall: one YAML file -> correct iptables/nftables rules.",
         subcommands = {ValidateCommand.class, PlanCommand.class, ExplainCommand.class, ApplyCommand.class,
                 StatusCommand.class, FlushCommand.class, LintCommand.class, RunCommand.class, ReloadCommand.class,
-                LabCommand.class, BackendCommand.class,
+                LabCommand.class, BackendCommand.class, RollbackCommand.class, ConfirmCommand.class, DiffCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
 

@@ -3,8 +3,10 @@ package io.nflb.config;
 import io.nflb.model.Backend;
 import io.nflb.model.BackendKind;
 import io.nflb.model.Config;
+import io.nflb.model.Firewall;
 import io.nflb.model.HealthCheck;
 import io.nflb.model.IpAddress;
+import io.nflb.model.Limits;
 import io.nflb.model.Listen;
 import io.nflb.model.Names;
 import io.nflb.model.Protocol;
@@ -25,9 +27,9 @@ import java.util.function.Consumer;
  */
 final class ConfigBinder {
 
-    private static final List<String> CONFIG_KEYS = List.of("backend", "services");
+    private static final List<String> CONFIG_KEYS = List.of("backend", "services", "firewall");
     private static final List<String> SERVICE_KEYS =
-            List.of("name", "protocol", "listen", "scheduler", "snat", "affinity", "maglev", "health", "backends");
+            List.of("name", "protocol", "listen", "scheduler", "snat", "affinity", "maglev", "health", "limits", "backends");
     private static final List<String> LISTEN_KEYS = List.of("port", "address", "interface");
     private static final List<String> BACKEND_KEYS = List.of("address", "port", "weight", "health");
     private static final List<String> HEALTH_KEYS = List.of("type", "interval", "timeout", "rise", "fall",
@@ -56,7 +58,8 @@ final class ConfigBinder {
             Optional<BackendKind> backend = m.optional("backend", BackendKind.AUTO,
                     n -> n.keyword("backend", List.of(BackendKind.values()), BackendKind::keyword));
             Optional<List<Service>> services = m.require("services", this::services);
-            return problems.buildIfNoneSince(mark, () -> new Config(backend.get(), services.get()));
+            Optional<Firewall> firewall = m.optional("firewall", new FirewallBinder(problems)::firewall);
+            return problems.buildIfNoneSince(mark, () -> new Config(backend.get(), services.get(), firewall));
         });
     }
 
@@ -86,8 +89,9 @@ final class ConfigBinder {
             HealthCheck inherited = health.orElse(HealthCheck.NONE);
             List<Backend> backends = m.require("backends", n -> backends(n, listen, inherited)).orElse(List.of());
             Optional<Integer> tableSize = m.optional("maglev", 0, n -> maglev(n, scheduler, backends));
+            Optional<Limits> limits = m.optional("limits", FirewallBinder::limits);
             Optional<Service> service = problems.buildIfNoneSince(mark, () -> new Service(name.get(), protocol.get(),
-                    listen.get(), scheduler.get(), snat.get(), backends, affinity, tableSize.get(), health.get()));
+                    listen.get(), scheduler.get(), snat.get(), backends, affinity, tableSize.get(), health.get(), limits));
             service.ifPresent(s -> checkCatch(s, m.get("listen").orElseThrow()));
             return service;
         });
@@ -110,12 +114,12 @@ final class ConfigBinder {
             int mark = problems.mark();
             Optional<Integer> port = m.require("port", n -> n.integer("port", 1, 65535));
             Optional<IpAddress> address = m.optional("address", YamlNode::address);
-            Optional<String> iface = m.optional("interface", this::interfaceName);
+            Optional<String> iface = m.optional("interface", ConfigBinder::interfaceName);
             return problems.buildIfNoneSince(mark, () -> new Listen(port.get(), address, iface));
         });
     }
 
-    private Optional<String> interfaceName(YamlNode node) {
+    static Optional<String> interfaceName(YamlNode node) {
         return node.string().filter(name -> {
             if (follows(Names::requireInterface, name)) return true;
             node.error("'" + name + "' is not a valid interface name; expected 1 to 15 characters among"
@@ -276,7 +280,7 @@ final class ConfigBinder {
                 + " (" + traffic + ")");
     }
 
-    private static boolean follows(Consumer<String> rule, String text) {
+    static boolean follows(Consumer<String> rule, String text) {
         try {
             rule.accept(text);
             return true;

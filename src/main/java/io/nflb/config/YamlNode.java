@@ -65,6 +65,11 @@ final class YamlNode {
         return Optional.of(((ScalarNode) node).getValue());
     }
 
+    Optional<Boolean> bool() {
+        if (!isScalar(Tag.BOOL)) return expected("true or false");
+        return Optional.of(Boolean.parseBoolean(((ScalarNode) node).getValue().toLowerCase(java.util.Locale.ROOT)));
+    }
+
     /** An integer in {@code min..max}; {@code name} (the key) heads the out-of-range message. */
     Optional<Integer> integer(String name, int min, int max) {
         if (!isScalar(Tag.INT)) return expected("an integer");

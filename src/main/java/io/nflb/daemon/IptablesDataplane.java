@@ -68,6 +68,10 @@ public final class IptablesDataplane implements Dataplane {
         if (plan.services().stream().anyMatch(s -> IptablesRenderer.family(s.service()) == Family.IPV6) && kernel(Family.IPV6) == null) {
             throw new IllegalStateException("the config has IPv6 services but ip6tables is not installed");
         }
+        if (plan.firewall().isPresent() && kernel(Family.IPV6) == null) {
+            // IPv4 filtered and IPv6 wide open would be worse than an error.
+            throw new IllegalStateException("the firewall needs ip6tables to filter IPv6, and it is not installed");
+        }
         StringBuilder sent = new StringBuilder();
         List<String> summary = new ArrayList<>();
         boolean changed = false;

@@ -9,10 +9,11 @@ import java.util.Optional;
  * {@code affinity}: when present, a client address keeps its backend for that long after its last new
  * connection. {@code maglevTableSize}: the prime lookup-table size for the maglev scheduler, 0 = chosen by
  * the planner from the number of backends. {@code health}: how the daemon checks each backend, unless the
- * backend has its own ({@link #healthOf}).
+ * backend has its own ({@link #healthOf}). {@code limits}: per-client limits on new connections.
  */
 public record Service(String name, Protocol protocol, Listen listen, Scheduler scheduler, Snat snat,
-                      List<Backend> backends, Optional<Duration> affinity, int maglevTableSize, HealthCheck health) {
+                      List<Backend> backends, Optional<Duration> affinity, int maglevTableSize, HealthCheck health,
+                      Optional<Limits> limits) {
 
     /** Larger Maglev tables only cost memory: at 100 slots per backend this already serves 1,300 backends. */
     public static final int MAX_MAGLEV_TABLE_SIZE = 131071;
@@ -29,6 +30,13 @@ public record Service(String name, Protocol protocol, Listen listen, Scheduler s
             throw new IllegalArgumentException("maglev table size must be a prime up to " + MAX_MAGLEV_TABLE_SIZE + ": " + maglevTableSize);
         }
         if (health == null) health = HealthCheck.NONE;
+        limits = limits == null ? Optional.empty() : limits;
+    }
+
+    /** A service without per-client limits. */
+    public Service(String name, Protocol protocol, Listen listen, Scheduler scheduler, Snat snat,
+                   List<Backend> backends, Optional<Duration> affinity, int maglevTableSize, HealthCheck health) {
+        this(name, protocol, listen, scheduler, snat, backends, affinity, maglevTableSize, health, Optional.empty());
     }
 
     /** A service without health checks: every backend is always up. */
@@ -39,7 +47,7 @@ public record Service(String name, Protocol protocol, Listen listen, Scheduler s
 
     /** The same service with other backends, e.g. only those that are up. */
     public Service withBackends(List<Backend> others) {
-        return new Service(name, protocol, listen, scheduler, snat, others, affinity, maglevTableSize, health);
+        return new Service(name, protocol, listen, scheduler, snat, others, affinity, maglevTableSize, health, limits);
     }
 
     /** The check that applies to {@code backend}: its own, else the service's. */

@@ -16,7 +16,7 @@ public final class Planner {
     public static Plan plan(Config config) {
         List<ServicePlan> services = new ArrayList<>();
         for (Service service : config.services()) services.add(plan(service));
-        return new Plan(services);
+        return new Plan(services, config.firewall());
     }
 
     public static ServicePlan plan(Service service) {

@@ -20,6 +20,14 @@ public final class ChainNames {
     /** filter table: refuses new connections to services that have no usable backend. */
     public static final String REJECT = "NFLB-REJECT";
 
+    /** filter table, with a firewall: section: nflb's policy, jumped to from the built-in chain of the same name. */
+    public static final String INPUT = "NFLB-INPUT";
+    public static final String FORWARD = "NFLB-FORWARD";
+    public static final String OUTPUT = "NFLB-OUTPUT";
+    /** filter table: per-client limits of services, one NFLB-LIM-* chain per limited service. */
+    public static final String LIMITS = "NFLB-LIMITS";
+
+    private static final String LIMIT_PREFIX = "NFLB-LIM-";
     private static final String SERVICE_PREFIX = "NFLB-SVC-";
     private static final String BACKEND_PREFIX = "NFLB-SEP-";
     private static final int SHORT_NAME = 10;
@@ -39,6 +47,19 @@ public final class ChainNames {
     public static String backend(String service, String endpoint) {
         Names.requireService(service);
         return BACKEND_PREFIX + shortName(service) + "-" + hash8(service + "\n" + endpoint);
+    }
+
+    /** "NFLB-LIM-" + name when it fits, else the first 10 characters of the name and 8 hex of its SHA-256. */
+    public static String limits(String service) {
+        Names.requireService(service);
+        String full = LIMIT_PREFIX + service;
+        if (full.length() <= MAX_LENGTH) return full;
+        return LIMIT_PREFIX + shortName(service) + "-" + hash8(service);
+    }
+
+    /** The hashlimit table of a service: "nflb-" + 8 hex, within the kernel's 15 characters for any name. */
+    public static String hashlimit(String service) {
+        return "nflb-" + hash8(Names.requireService(service));
     }
 
     private static String shortName(String service) {

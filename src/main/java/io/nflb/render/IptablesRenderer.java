@@ -37,6 +37,10 @@ public final class IptablesRenderer {
     }
 
     public static IptablesRuleset render(Plan plan, IptablesRuleset.Family family) {
+        return IptablesFirewallRenderer.extend(plan, family, renderServices(plan, family));
+    }
+
+    private static IptablesRuleset renderServices(Plan plan, IptablesRuleset.Family family) {
         List<ServicePlan> services = new ArrayList<>();
         for (ServicePlan s : plan.services()) {
             if (family(s.service()) == family) services.add(s);

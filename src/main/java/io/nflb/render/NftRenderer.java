@@ -166,7 +166,7 @@ public final class NftRenderer {
                 "ct status dnat meta l4proto . ip daddr . th dport @" + MASQ4 + " masquerade",
                 "ct status dnat meta l4proto . ip6 daddr . th dport @" + MASQ6 + " masquerade")));
         chains.putAll(serviceChains);
-        return NftScript.of(new NftState(counters, sets, chains));
+        return NftScript.of(NftFirewallRenderer.extend(plan, new NftState(counters, sets, chains)));
     }
 
     private static void renderAffinity(ServicePlan sp, String chain, List<Integer> slotOwners, String index,

@@ -72,7 +72,7 @@ class ConfigErrorsTest {
                         "t.yaml:1:1: config is missing required key 'services'")),
                 arguments("unknown key far from all", service("weights: 3"),
                         List.of("t.yaml:5:5: unknown key 'weights'; expected one of: name, protocol, listen,"
-                                + " scheduler, snat, affinity, maglev, health, backends")),
+                                + " scheduler, snat, affinity, maglev, health, limits, backends")),
                 arguments("scheduler with underscore", service("scheduler: round_robin"),
                         List.of("t.yaml:5:16: unknown scheduler 'round_robin'; did you mean 'round-robin'?"
                                 + " (expected one of: round-robin, random, maglev)")),

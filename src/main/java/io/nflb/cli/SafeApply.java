@@ -1,0 +1,97 @@
+package io.nflb.cli;
+
+import io.nflb.config.ConfigLoader;
+import io.nflb.daemon.Dataplane;
+import io.nflb.daemon.Dataplanes;
+import io.nflb.kernel.Exec;
+import io.nflb.model.Config;
+import io.nflb.model.IpAddress;
+import io.nflb.plan.Planner;
+import io.nflb.state.Generations;
+
+import java.io.File;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/** What apply --confirm, confirm and rollback share. */
+final class SafeApply {
+
+    private static final Pattern DURATION = Pattern.compile("([0-9]{1,6})(ms|s|m|h)");
+    static final String TIMER_LOG = "confirm-timer.log";
+
+    private SafeApply() {
+    }
+
+    static Duration duration(String text) {
+        Matcher m = DURATION.matcher(text == null ? "" : text);
+        if (!m.matches()) throw new Main.UsageException("'" + text + "' is not a duration; expected e.g. 60s, 2m or 500ms");
+        long n = Long.parseLong(m.group(1));
+        Duration d = switch (m.group(2)) {
+            case "ms" -> Duration.ofMillis(n);
+            case "s" -> Duration.ofSeconds(n);
+            case "m" -> Duration.ofMinutes(n);
+            default -> Duration.ofHours(n);
+        };
+        if (d.isZero()) throw new Main.UsageException("the confirmation time must be positive");
+        return d;
+    }
+
+    /**
+     * Puts generation {@code target} (0: nothing of nflb's) in the kernel in place of {@code from}: the target's
+     * config goes through the normal apply, which touches only nflb's own rules; if {@code from} used the other
+     * backend, that backend's rules are removed.
+     */
+    static String rollback(Generations g, int from, int target, Exec exec) throws Exception {
+        String fromBackend = from > 0 && java.nio.file.Files.isDirectory(g.path(from)) ? g.backend(from) : "";
+        String summary;
+        String used = "";
+        if (target == 0) {
+            StringBuilder sb = new StringBuilder();
+            for (Dataplane dp : Dataplanes.all(exec)) {
+                if (fromBackend.isEmpty() || dp.name().equals(fromBackend)) sb.append(dp.flush().summary()).append('\n');
+            }
+            summary = sb.toString().strip();
+        } else {
+            Config c = ConfigLoader.parse(g.path(target).resolve(Generations.CONFIG).toString(), g.config(target));
+            Dataplane dp = Dataplanes.forKind(c.backend(), exec);
+            summary = dp.apply(Planner.plan(c)).summary();
+            used = dp.name();
+        }
+        if (!fromBackend.isEmpty() && target != 0 && !fromBackend.equals(used)) {
+            for (Dataplane dp : Dataplanes.all(exec)) if (dp.name().equals(fromBackend)) summary += "\n" + dp.flush().summary();
+        }
+        g.setCurrent(target);
+        return "rolled back from generation " + from + " to " + (target == 0 ? "0 (nothing of nflb's)" : "generation " + target)
+                + "\n" + summary;
+    }
+
+    /**
+     * Starts the confirmation timer as a process of its own, in a new session (setsid) with no terminal and
+     * its output in the state directory: losing the SSH session that started it does not stop it.
+     */
+    static long startTimer(Generations g, String token, Duration after, Optional<String> netns) throws IOException {
+        String java = ProcessHandle.current().info().command().orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        List<String> argv = new ArrayList<>(List.of("setsid", java, "-cp", System.getProperty("java.class.path"),
+                Main.class.getName(), "rollback", "--unless-confirmed", token, "--after", after.toMillis() + "ms",
+                "--state-dir", g.dir().toString()));
+        netns.ifPresent(n -> argv.addAll(List.of("--netns", n)));
+        ProcessBuilder pb = new ProcessBuilder(argv).redirectInput(new File("/dev/null")).redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.appendTo(g.dir().resolve(TIMER_LOG).toFile()));
+        return pb.start().pid();
+    }
+
+    /** The interface the kernel routes {@code a} through, from {@code ip -o route get}. */
+    static Optional<String> routeInterface(Exec exec, IpAddress a) {
+        Exec.Result r = exec.run(List.of("ip", "-o", "route", "get", a.toString()));
+        if (!r.ok()) return Optional.empty();
+        String[] w = r.stdout().split("\\s+");
+        for (int i = 0; i + 1 < w.length; i++) if (w[i].equals("dev")) return Optional.of(w[i + 1]);
+        return Optional.empty();
+    }
+}

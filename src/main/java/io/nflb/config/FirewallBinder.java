@@ -1,0 +1,225 @@
+package io.nflb.config;
+
+import io.nflb.model.Firewall;
+import io.nflb.model.IpAddress;
+import io.nflb.model.Limits;
+import io.nflb.model.PortRange;
+import io.nflb.model.Prefix;
+import io.nflb.model.Protocol;
+import io.nflb.model.Rate;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+
+/** The {@code firewall:} section and a service's {@code limits:}, bound like the rest of nflb.yaml. */
+final class FirewallBinder {
+
+    private static final List<String> FIREWALL_KEYS = List.of("policy", "ping", "allow", "forward", "log_drops");
+    private static final List<String> POLICY_KEYS = List.of("input", "forward", "output");
+    private static final List<String> RULE_KEYS = List.of("protocol", "ports", "from", "to", "interface");
+    private static final List<String> LOG_KEYS = List.of("prefix", "rate");
+    private static final List<String> LIMIT_KEYS = List.of("per_source_rate", "burst", "max_connections_per_source", "action");
+    /** More would be a table, not a rule: iptables' multiport takes 15 ports; ranges count twice. */
+    private static final int MAX_PORTS = 15;
+    private static final int MAX_PREFIXES = 64;
+
+    private final Problems problems;
+
+    FirewallBinder(Problems problems) {
+        this.problems = problems;
+    }
+
+    Optional<Firewall> firewall(YamlNode node) {
+        return node.mapping("firewall", FIREWALL_KEYS).flatMap(m -> {
+            int mark = problems.mark();
+            Firewall d = Firewall.defaults();
+            Optional<Firewall.Policy[]> policy = m.optional("policy", new Firewall.Policy[]{d.input(), d.forward(), d.output()},
+                    n -> n.mapping("policy", POLICY_KEYS).flatMap(p -> {
+                        int pm = problems.mark();
+                        Optional<Firewall.Policy> in = p.optional("input", d.input(), FirewallBinder::policy);
+                        Optional<Firewall.Policy> fw = p.optional("forward", d.forward(), FirewallBinder::policy);
+                        Optional<Firewall.Policy> out = p.optional("output", d.output(), FirewallBinder::policy);
+                        return problems.buildIfNoneSince(pm, () -> new Firewall.Policy[]{in.get(), fw.get(), out.get()});
+                    }));
+            Optional<Boolean> ping = m.optional("ping", true, YamlNode::bool);
+            Optional<List<Firewall.Rule>> allow = m.optional("allow", List.of(), n -> rules(n, "allow"));
+            Optional<List<Firewall.Rule>> forward = m.optional("forward", List.of(), n -> rules(n, "forward"));
+            Optional<Firewall.LogDrops> log = m.optional("log_drops", FirewallBinder::logDrops);
+            return problems.buildIfNoneSince(mark, () -> new Firewall(policy.get()[0], policy.get()[1], policy.get()[2],
+                    ping.get(), allow.get(), forward.get(), log));
+        });
+    }
+
+    private static Optional<Firewall.Policy> policy(YamlNode n) {
+        return n.keyword("policy", List.of(Firewall.Policy.values()), Firewall.Policy::keyword);
+    }
+
+    private Optional<List<Firewall.Rule>> rules(YamlNode node, String kind) {
+        return node.sequence().flatMap(items -> {
+            int mark = problems.mark();
+            List<Firewall.Rule> rules = new ArrayList<>();
+            for (int i = 0; i < items.size(); i++) rule(items.get(i), kind + " " + (i + 1)).ifPresent(rules::add);
+            return problems.buildIfNoneSince(mark, () -> rules);
+        });
+    }
+
+    private Optional<Firewall.Rule> rule(YamlNode node, String label) {
+        return node.mapping(label.split(" ")[0] + " rule", RULE_KEYS).flatMap(m -> {
+            int mark = problems.mark();
+            Optional<Protocol> protocol = m.optional("protocol", Protocol.TCP,
+                    n -> n.keyword("protocol", List.of(Protocol.values()), Protocol::keyword));
+            Optional<List<PortRange>> ports = m.optional("ports", List.of(), this::ports);
+            Optional<List<Prefix>> from = m.optional("from", List.of(), this::prefixes);
+            Optional<List<Prefix>> to = m.optional("to", List.of(), this::prefixes);
+            Optional<String> iface = m.optional("interface", ConfigBinder::interfaceName);
+            if (from.isPresent() && to.isPresent() && !from.get().isEmpty() && !to.get().isEmpty()) {
+                Set<IpAddress.Family> f = families(from.get());
+                f.retainAll(families(to.get()));
+                if (f.isEmpty()) {
+                    m.get("to").orElseThrow().error(label + ": 'from' and 'to' share no address family ('from' is "
+                            + names(families(from.get())) + ", 'to' is " + names(families(to.get())) + ")");
+                }
+            }
+            return problems.buildIfNoneSince(mark, () -> new Firewall.Rule(label, protocol.get(), ports.get(),
+                    from.get(), to.get(), iface));
+        });
+    }
+
+    /** [22, 443, "8000-8100"] or a single port. */
+    private Optional<List<PortRange>> ports(YamlNode node) {
+        Optional<List<YamlNode>> items = node.found().equals("a sequence") ? node.sequence() : Optional.of(List.of(node));
+        return items.flatMap(list -> {
+            if (list.isEmpty()) {
+                node.error("expected at least one port; leave 'ports' out to match any port");
+                return Optional.empty();
+            }
+            int mark = problems.mark();
+            List<PortRange> out = new ArrayList<>();
+            int slots = 0;
+            for (YamlNode item : list) {
+                Optional<PortRange> r = port(item);
+                if (r.isEmpty()) continue;
+                if (out.contains(r.get())) item.error("port " + r.get().nft() + " is listed twice");
+                out.add(r.get());
+                slots += r.get().first() == r.get().last() ? 1 : 2;
+            }
+            if (slots > MAX_PORTS) node.error("too many ports: " + slots + " (a range counts 2); at most " + MAX_PORTS + " per rule");
+            return problems.buildIfNoneSince(mark, () -> out);
+        });
+    }
+
+    private static Optional<PortRange> port(YamlNode item) {
+        if (item.found().equals("an integer")) return item.integer("port", 1, 65535).map(PortRange::of);
+        return item.string().flatMap(text -> {
+            String[] p = text.split("-", -1);
+            if (p.length == 2 && p[0].matches("[0-9]{1,5}") && p[1].matches("[0-9]{1,5}")) {
+                int a = Integer.parseInt(p[0]), b = Integer.parseInt(p[1]);
+                if (a >= 1 && b <= 65535 && a < b) return Optional.of(new PortRange(a, b));
+            }
+            item.error("'" + text + "' is not a port or port range; expected 1..65535 or a range such as 8000-8100");
+            return Optional.empty();
+        });
+    }
+
+    private Optional<List<Prefix>> prefixes(YamlNode node) {
+        Optional<List<YamlNode>> items = node.found().equals("a sequence") ? node.sequence() : Optional.of(List.of(node));
+        return items.flatMap(list -> {
+            if (list.isEmpty()) {
+                node.error("expected at least one address or prefix; leave the key out to match any address");
+                return Optional.empty();
+            }
+            if (list.size() > MAX_PREFIXES) {
+                node.error("too many prefixes: " + list.size() + "; at most " + MAX_PREFIXES + " per rule");
+                return Optional.empty();
+            }
+            int mark = problems.mark();
+            List<Prefix> out = new ArrayList<>();
+            for (YamlNode item : list) prefix(item).ifPresent(p -> {
+                if (out.contains(p)) item.error(p + " is listed twice");
+                out.add(p);
+            });
+            return problems.buildIfNoneSince(mark, () -> out);
+        });
+    }
+
+    private static Optional<Prefix> prefix(YamlNode item) {
+        return item.string().flatMap(text -> {
+            Optional<Prefix.Unchecked> u = Prefix.parseUnchecked(text);
+            if (u.isEmpty()) {
+                item.error("'" + text + "' is not an IPv4 or IPv6 address or prefix such as 10.0.0.0/8 or 2001:db8::/32");
+                return Optional.empty();
+            }
+            if (!u.get().canonical()) {
+                item.error("'" + text + "' has host bits set; did you mean " + u.get().meant() + "?");
+                return Optional.empty();
+            }
+            return Optional.of(u.get().meant());
+        });
+    }
+
+    private static Optional<Firewall.LogDrops> logDrops(YamlNode node) {
+        return node.mapping("log_drops", LOG_KEYS).flatMap(m -> {
+            Optional<String> prefix = m.optional("prefix", "nflb-drop ", n -> n.string().filter(p -> {
+                if (!p.isEmpty() && p.length() <= Firewall.LogDrops.MAX_PREFIX
+                        && p.chars().allMatch(c -> c >= 0x20 && c < 0x7f && c != '"' && c != '\\' && c != '\'')) {
+                    return true;
+                }
+                n.error("log prefix must be 1 to " + Firewall.LogDrops.MAX_PREFIX + " printable ASCII characters without quotes or backslashes");
+                return false;
+            }));
+            Optional<Rate> rate = m.optional("rate", new Rate(5, Rate.Unit.SECOND), FirewallBinder::rate);
+            if (prefix.isEmpty() || rate.isEmpty()) return Optional.empty();
+            return Optional.of(new Firewall.LogDrops(prefix.get(), rate.get()));
+        });
+    }
+
+    private static Optional<Rate> rate(YamlNode n) {
+        return n.string().flatMap(text -> {
+            Optional<Rate> r = Rate.parse(text);
+            if (r.isEmpty()) n.error("'" + text + "' is not a rate; expected a count of 1.." + Rate.MAX_COUNT + " per s, m or h, such as 50/s");
+            return r;
+        });
+    }
+
+    static Optional<Limits> limits(YamlNode node) {
+        return node.mapping("limits", LIMIT_KEYS).flatMap(m -> {
+            Optional<Rate> rate = m.optional("per_source_rate", n -> rate(n).filter(r -> {
+                // hashlimit prints other units back with an extra option nflb would have to mirror exactly.
+                if (r.unit() == Rate.Unit.SECOND) return true;
+                n.error("per_source_rate must be a whole count per second, such as 50/s; found " + r);
+                return false;
+            }));
+            Optional<Integer> burst = m.optional("burst", n -> n.integer("burst", 1, Limits.MAX_BURST));
+            Optional<Integer> conns = m.optional("max_connections_per_source", 0,
+                    n -> n.integer("max_connections_per_source", 1, Limits.MAX_CONNECTIONS));
+            Optional<Limits.Action> action = m.optional("action", Limits.Action.REJECT,
+                    n -> n.keyword("action", List.of(Limits.Action.values()), Limits.Action::keyword));
+            boolean rateGiven = m.get("per_source_rate").isPresent();
+            if (!rateGiven && m.get("max_connections_per_source").isEmpty()) {
+                m.node().error("limits needs 'per_source_rate' or 'max_connections_per_source'");
+                return Optional.empty();
+            }
+            if (!rateGiven && m.get("burst").isPresent()) {
+                m.get("burst").get().error("'burst' applies only with 'per_source_rate'");
+                return Optional.empty();
+            }
+            if ((rateGiven && rate.isEmpty()) || (m.get("burst").isPresent() && burst.isEmpty()) || conns.isEmpty() || action.isEmpty()) {
+                return Optional.empty();
+            }
+            // Without a burst, a client may open one second's worth at once.
+            int b = burst.orElse(rate.map(r -> (int) Math.min(r.count(), Limits.MAX_BURST)).orElse(1));
+            return Optional.of(new Limits(rate, b, conns.get(), action.get()));
+        });
+    }
+
+    private static Set<IpAddress.Family> families(List<Prefix> prefixes) {
+        Set<IpAddress.Family> out = new java.util.HashSet<>();
+        for (Prefix p : prefixes) out.add(p.family());
+        return out;
+    }
+
+    private static String names(Set<IpAddress.Family> f) {
+        return f.size() == 2 ? "IPv4 and IPv6" : f.contains(IpAddress.Family.V4) ? "IPv4 only" : "IPv6 only";
+    }
+}

@@ -1,0 +1,186 @@
+package io.nflb.state;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+
+/**
+ * What nflb applied, kept on disk: one directory per generation (gen-000001, ...) holding the config that
+ * produced it ({@value #CONFIG}) and the rules it rendered ({@value #RULES}), plus a {@value #CURRENT} file
+ * naming the generation in the kernel. Generation 0 is "nothing of nflb's". Every file is written to a temp
+ * name and renamed, so a crash never leaves a half-written generation or pointer.
+ */
+public final class Generations {
+
+    public static final String CONFIG = "config.yaml";
+    public static final String RULES = "rules.txt";
+    public static final String BACKEND = "backend";
+    static final String CURRENT = "current";
+    static final String PENDING = "pending-confirm";
+    /** The last few are enough to step back; older ones go. */
+    public static final int KEEP = 5;
+
+    private static final Pattern NAME = Pattern.compile("gen-(\\d{6})");
+
+    private final Path dir;
+
+    public Generations(Path dir) {
+        this.dir = dir;
+    }
+
+    public Path dir() {
+        return dir;
+    }
+
+    /** A confirmation being waited for: generation {@code applied} replaced {@code previous} (0: none). */
+    public record Pending(String token, int applied, int previous) {
+        public Pending {
+            if (!token.matches("[0-9a-f]{16}")) throw new IllegalArgumentException("bad token " + token);
+        }
+    }
+
+    /** Numbers of the generations on disk, oldest first. */
+    public List<Integer> list() {
+        if (!Files.isDirectory(dir)) return List.of();
+        try (Stream<Path> s = Files.list(dir)) {
+            return s.map(p -> NAME.matcher(p.getFileName().toString())).filter(Matcher::matches)
+                    .map(m -> Integer.parseInt(m.group(1))).sorted().toList();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** The generation in the kernel, 0 when nothing was applied (or the last one was rolled back to nothing). */
+    public int current() {
+        Path p = dir.resolve(CURRENT);
+        try {
+            if (!Files.exists(p)) return 0;
+            return Integer.parseInt(Files.readString(p).strip());
+        } catch (IOException | NumberFormatException e) {
+            throw new IllegalStateException("cannot read " + p + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** The newest generation on disk before {@code n}; 0 when there is none (nothing of nflb's). */
+    public int before(int n) {
+        int best = 0;
+        for (int g : list()) if (g < n) best = g;
+        return best;
+    }
+
+    public Path path(int generation) {
+        if (generation < 1 || generation > 999_999) throw new IllegalArgumentException("no generation " + generation);
+        return dir.resolve(String.format("gen-%06d", generation));
+    }
+
+    /** Stores a new generation and makes it current; keeps the newest {@value #KEEP}. */
+    public int record(String configText, String backend, String rules) {
+        try {
+            Files.createDirectories(dir);
+            List<Integer> all = list();
+            int n = (all.isEmpty() ? 0 : all.get(all.size() - 1)) + 1;
+            Path tmp = Files.createTempDirectory(dir, ".new-");
+            Files.writeString(tmp.resolve(CONFIG), configText);
+            Files.writeString(tmp.resolve(BACKEND), backend + "\n");
+            Files.writeString(tmp.resolve(RULES), rules);
+            Files.move(tmp, path(n), StandardCopyOption.ATOMIC_MOVE);
+            setCurrent(n);
+            prune(n);
+            return n;
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot record the generation in " + dir + ": " + e.getMessage(), e);
+        }
+    }
+
+    public void setCurrent(int n) {
+        write(CURRENT, n + "\n");
+    }
+
+    public String config(int generation) throws IOException {
+        return Files.readString(path(generation).resolve(CONFIG));
+    }
+
+    public String backend(int generation) throws IOException {
+        return Files.readString(path(generation).resolve(BACKEND)).strip();
+    }
+
+    public void setPending(Pending p) {
+        write(PENDING, p.token() + " " + p.applied() + " " + p.previous() + "\n");
+    }
+
+    public Optional<Pending> pending() {
+        Path p = dir.resolve(PENDING);
+        try {
+            if (!Files.exists(p)) return Optional.empty();
+            String[] w = Files.readString(p).strip().split(" ");
+            return Optional.of(new Pending(w[0], Integer.parseInt(w[1]), Integer.parseInt(w[2])));
+        } catch (IOException | RuntimeException e) {
+            throw new IllegalStateException("cannot read " + p + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Takes the pending confirmation if it is still {@code token}'s: the rename makes the confirm command and
+     * the timer race safely, exactly one of them wins.
+     */
+    public Optional<Pending> claimPending(Optional<String> token) {
+        Path p = dir.resolve(PENDING);
+        Path claimed = dir.resolve(PENDING + ".claimed-" + ProcessHandle.current().pid());
+        try {
+            Optional<Pending> now = pending();
+            if (now.isEmpty() || (token.isPresent() && !now.get().token().equals(token.get()))) return Optional.empty();
+            Files.move(p, claimed, StandardCopyOption.ATOMIC_MOVE);
+            String[] w = Files.readString(claimed).strip().split(" ");
+            Files.delete(claimed);
+            Pending got = new Pending(w[0], Integer.parseInt(w[1]), Integer.parseInt(w[2]));
+            if (token.isPresent() && !got.token().equals(token.get())) {
+                setPending(got); // replaced between the read and the move: not ours, put it back
+                return Optional.empty();
+            }
+            return Optional.of(got);
+        } catch (java.nio.file.NoSuchFileException e) {
+            return Optional.empty();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private void prune(int current) throws IOException {
+        List<Integer> all = new ArrayList<>(list());
+        while (all.size() > KEEP) {
+            int oldest = all.remove(0);
+            if (oldest == current) continue;
+            deleteTree(path(oldest));
+        }
+    }
+
+    private static void deleteTree(Path p) throws IOException {
+        try (Stream<Path> s = Files.walk(p)) {
+            for (Path x : s.sorted(java.util.Comparator.reverseOrder()).toList()) Files.delete(x);
+        }
+    }
+
+    private void write(String name, String text) {
+        try {
+            Files.createDirectories(dir);
+            Path tmp = Files.createTempFile(dir, "." + name + "-", ".tmp");
+            Files.writeString(tmp, text);
+            try {
+                Files.move(tmp, dir.resolve(name), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            } catch (AtomicMoveNotSupportedException e) {
+                Files.move(tmp, dir.resolve(name), StandardCopyOption.REPLACE_EXISTING);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write " + dir.resolve(name) + ": " + e.getMessage(), e);
+        }
+    }
+}
