@@ -122,11 +122,11 @@ public final class NftFirewallRenderer {
         String ip = f == IpAddress.Family.V4 ? "ip" : "ip6";
         boolean addressed = false;
         if (from.isPresent() && !from.get().isAny()) {
-            sb.append(ip).append(" saddr ").append(from.get()).append(' ');
+            sb.append(ip).append(" saddr ").append(nft(from.get())).append(' ');
             addressed = true;
         }
         if (to.isPresent() && !to.get().isAny()) {
-            sb.append(ip).append(" daddr ").append(to.get()).append(' ');
+            sb.append(ip).append(" daddr ").append(nft(to.get())).append(' ');
             addressed = true;
         }
         // 0.0.0.0/0 still means IPv4 only.
@@ -141,6 +141,11 @@ public final class NftFirewallRenderer {
                     .sorted(java.util.Comparator.comparingInt(PortRange::first)).map(PortRange::nft).toList())).append(" }");
         }
         return sb.append(" accept").toString();
+    }
+
+    /** nft lists a host prefix as the bare address. */
+    private static String nft(Prefix p) {
+        return p.length() == (p.family() == IpAddress.Family.V4 ? 32 : 128) ? p.network().toString() : p.toString();
     }
 
     /** The connections this service DNATed: its protocol, original destination address (if any) and port. */
