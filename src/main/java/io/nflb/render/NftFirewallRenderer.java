@@ -91,6 +91,12 @@ public final class NftFirewallRenderer {
         for (ServicePlan s : services) {
             if (!s.rejects()) r.add(balanced(s) + " accept");
         }
+        if (hook.equals("output")) {
+            // The daemon's health checks are the router's own connections: down backends must stay reachable.
+            for (io.nflb.model.Backend b : IptablesFirewallRenderer.distinct(plan.probed())) {
+                r.add((b.address().family() == IpAddress.Family.V4 ? "ip" : "ip6") + " daddr " + b.address() + " tcp dport " + b.port() + " accept");
+            }
+        }
         boolean ping = hook.equals("input") && fw.ping();
         r.add("icmp type { " + (ping ? ICMP4_WITH_PING : ICMP4_ERRORS) + " } accept");
         r.add("icmpv6 type { " + (ping ? ICMP6_WITH_PING : ICMP6_ERRORS) + " } accept");
