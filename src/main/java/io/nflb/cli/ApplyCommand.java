@@ -61,7 +61,8 @@ final class ApplyCommand implements Callable<Integer> {
         }
         String configText = Files.readString(config.file);
         Generations g = state.generations();
-        int previous = g.current();
+        // Unconfirmed applies stacked on each other all roll back to the last state nobody had to confirm.
+        int previous = g.pending().map(Generations.Pending::previous).orElse(g.current());
         Files.createDirectories(g.dir()); // fail before the kernel changes, not after
         Dataplane dp = Dataplanes.forKind(c.backend(), netns.exec());
         Dataplane.Outcome outcome = dp.apply(plan);

@@ -16,7 +16,10 @@ final class ValidateCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         Config c = config.load();
         int backends = c.services().stream().mapToInt(s -> s.backends().size()).sum();
-        System.out.println(config.file + ": ok (" + c.services().size() + " services, " + backends + " backends)");
+        String firewall = c.firewall().map(f -> ", firewall: input " + f.input().keyword() + ", forward " + f.forward().keyword()
+                + ", output " + f.output().keyword() + ", " + f.allow().size() + " allow and " + f.forwardRules().size()
+                + " forward rules").orElse("");
+        System.out.println(config.file + ": ok (" + c.services().size() + " services, " + backends + " backends" + firewall + ")");
         return Main.OK;
     }
 }

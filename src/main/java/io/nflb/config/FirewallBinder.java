@@ -23,6 +23,8 @@ final class FirewallBinder {
     /** More would be a table, not a rule: iptables' multiport takes 15 ports; ranges count twice. */
     private static final int MAX_PORTS = 15;
     private static final int MAX_PREFIXES = 64;
+    /** Each is a linear rule per packet in iptables; more belongs in a set, which nflb does not offer yet. */
+    private static final int MAX_RULES = 1000;
 
     private final Problems problems;
 
@@ -57,6 +59,10 @@ final class FirewallBinder {
 
     private Optional<List<Firewall.Rule>> rules(YamlNode node, String kind) {
         return node.sequence().flatMap(items -> {
+            if (items.size() > MAX_RULES) {
+                node.error("too many " + kind + " rules: " + items.size() + "; at most " + MAX_RULES);
+                return Optional.empty();
+            }
             int mark = problems.mark();
             List<Firewall.Rule> rules = new ArrayList<>();
             for (int i = 0; i < items.size(); i++) rule(items.get(i), kind + " " + (i + 1)).ifPresent(rules::add);

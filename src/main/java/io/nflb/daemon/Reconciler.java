@@ -133,7 +133,7 @@ public final class Reconciler {
                     .filter(b -> states.get(key(service, b)).usable()).toList();
             services.add(usable.isEmpty() ? ServicePlan.rejecting(service) : Planner.plan(service.withBackends(usable)));
         }
-        return new Plan(services, config.firewall());
+        return new Plan(services, config.firewall(), Plan.probed(config));
     }
 
     /** What each checked backend needs: the checker's work list after a start or reload. */

@@ -1,20 +1,41 @@
 package io.nflb.plan;
 
+import io.nflb.model.Backend;
+import io.nflb.model.Config;
 import io.nflb.model.Firewall;
+import io.nflb.model.HealthCheck;
+import io.nflb.model.Service;
 
 import java.util.List;
 import java.util.Optional;
 
-/** What must exist in the kernel for a whole config; {@code firewall} is empty when the config has none. */
-public record Plan(List<ServicePlan> services, Optional<Firewall> firewall) {
+/**
+ * What must exist in the kernel for a whole config; {@code firewall} is empty when the config has none.
+ * {@code probed}: every backend the daemon health-checks over TCP, up or down, which a firewall that drops
+ * the router's own output must still let it reach.
+ */
+public record Plan(List<ServicePlan> services, Optional<Firewall> firewall, List<Backend> probed) {
 
     public Plan {
         services = List.copyOf(services);
         firewall = firewall == null ? Optional.empty() : firewall;
+        probed = List.copyOf(probed);
     }
 
     public Plan(List<ServicePlan> services) {
-        this(services, Optional.empty());
+        this(services, Optional.empty(), List.of());
+    }
+
+    /** The backends of {@code config} whose health check connects to them (tcp, http). */
+    public static List<Backend> probed(Config config) {
+        List<Backend> out = new java.util.ArrayList<>();
+        for (Service s : config.services()) {
+            for (Backend b : s.backends()) {
+                HealthCheck.Type t = s.healthOf(b).type();
+                if (t == HealthCheck.Type.TCP || t == HealthCheck.Type.HTTP) out.add(b);
+            }
+        }
+        return out;
     }
 
     /** Whether any service's traffic is routed on to another host, which needs ip_forward. */

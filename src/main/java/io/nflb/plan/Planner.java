@@ -16,7 +16,7 @@ public final class Planner {
     public static Plan plan(Config config) {
         List<ServicePlan> services = new ArrayList<>();
         for (Service service : config.services()) services.add(plan(service));
-        return new Plan(services, config.firewall());
+        return new Plan(services, config.firewall(), Plan.probed(config));
     }
 
     public static ServicePlan plan(Service service) {

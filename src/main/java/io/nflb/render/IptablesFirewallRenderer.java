@@ -118,6 +118,14 @@ public final class IptablesFirewallRenderer {
                 r.add(a + balanced(s.service(), "balanced") + " -j ACCEPT");
             }
         }
+        if (hook.equals("OUTPUT")) {
+            // The daemon's health checks are the router's own connections: down backends must stay reachable.
+            for (io.nflb.model.Backend b : distinct(plan.probed())) {
+                if (b.address().family() != (v4 ? IpAddress.Family.V4 : IpAddress.Family.V6)) continue;
+                r.add(a + " -d " + b.address() + (v4 ? "/32" : "/128") + " -p tcp -m comment --comment "
+                        + quote("nflb health checks") + " -m tcp --dport " + b.port() + " -j ACCEPT");
+            }
+        }
         List<Integer> icmp = new ArrayList<>(v4 ? ICMP4_ERRORS : ICMP6_ERRORS);
         if (hook.equals("INPUT") && fw.ping()) icmp.add(v4 ? 8 : 128);
         for (int t : icmp) {
@@ -135,6 +143,14 @@ public final class IptablesFirewallRenderer {
                 + " -j LOG --log-prefix " + quote(log.prefix())));
         r.add(a + " -m comment --comment " + quote("nflb policy " + hook.toLowerCase(java.util.Locale.ROOT) + " drop") + " -j DROP");
         return r;
+    }
+
+    /** One per address and port: two services may check the same backend. */
+    static List<io.nflb.model.Backend> distinct(List<io.nflb.model.Backend> backends) {
+        List<io.nflb.model.Backend> out = new ArrayList<>();
+        java.util.Set<String> seen = new java.util.HashSet<>();
+        for (io.nflb.model.Backend b : backends) if (seen.add(b.endpoint())) out.add(b);
+        return out;
     }
 
     /** One value each, or a single empty one when the rule does not restrict that side. */

@@ -91,6 +91,12 @@ public final class NftFirewallRenderer {
         for (ServicePlan s : services) {
             if (!s.rejects()) r.add(balanced(s) + " accept");
         }
+        if (hook.equals("output")) {
+            // The daemon's health checks are the router's own connections: down backends must stay reachable.
+            for (io.nflb.model.Backend b : IptablesFirewallRenderer.distinct(plan.probed())) {
+                r.add((b.address().family() == IpAddress.Family.V4 ? "ip" : "ip6") + " daddr " + b.address() + " tcp dport " + b.port() + " accept");
+            }
+        }
         boolean ping = hook.equals("input") && fw.ping();
         r.add("icmp type { " + (ping ? ICMP4_WITH_PING : ICMP4_ERRORS) + " } accept");
         r.add("icmpv6 type { " + (ping ? ICMP6_WITH_PING : ICMP6_ERRORS) + " } accept");
@@ -122,11 +128,11 @@ public final class NftFirewallRenderer {
         String ip = f == IpAddress.Family.V4 ? "ip" : "ip6";
         boolean addressed = false;
         if (from.isPresent() && !from.get().isAny()) {
-            sb.append(ip).append(" saddr ").append(from.get()).append(' ');
+            sb.append(ip).append(" saddr ").append(nft(from.get())).append(' ');
             addressed = true;
         }
         if (to.isPresent() && !to.get().isAny()) {
-            sb.append(ip).append(" daddr ").append(to.get()).append(' ');
+            sb.append(ip).append(" daddr ").append(nft(to.get())).append(' ');
             addressed = true;
         }
         // 0.0.0.0/0 still means IPv4 only.
@@ -141,6 +147,11 @@ public final class NftFirewallRenderer {
                     .sorted(java.util.Comparator.comparingInt(PortRange::first)).map(PortRange::nft).toList())).append(" }");
         }
         return sb.append(" accept").toString();
+    }
+
+    /** nft lists a host prefix as the bare address. */
+    private static String nft(Prefix p) {
+        return p.length() == (p.family() == IpAddress.Family.V4 ? 32 : 128) ? p.network().toString() : p.toString();
     }
 
     /** The connections this service DNATed: its protocol, original destination address (if any) and port. */

@@ -11,7 +11,8 @@ import io.nflb.render.IptablesRuleset.Family;
 import io.nflb.render.NftRenderer;
 import io.nflb.testing.KernelTests;
 import io.nflb.testing.Netns;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import java.util.List;
 
@@ -20,10 +21,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 /** The golden policy goes into a real kernel as written, reads back equal, and flushes away completely. */
 class FirewallApplyNetnsTest {
 
-    @Test
-    void iptablesPolicyReadsBackAndFlushesAway() throws Exception {
+    @ParameterizedTest
+    @ValueSource(strings = {"policy", "strict", "scan"})
+    void iptablesPolicyReadsBackAndFlushesAway(String name) throws Exception {
         KernelTests.require("iptables-restore", "ip6tables-restore", "ip");
-        Plan plan = FirewallGoldenTest.plan("policy");
+        Plan plan = FirewallGoldenTest.plan(name);
         try (Netns ns = Netns.create("fw-ipt")) {
             for (Family f : Family.values()) {
                 IptablesKernel k = new IptablesKernel(ns.exec(), f);
@@ -40,10 +42,11 @@ class FirewallApplyNetnsTest {
         }
     }
 
-    @Test
-    void nftPolicyReadsBackAndFlushesAway() throws Exception {
+    @ParameterizedTest
+    @ValueSource(strings = {"policy", "strict", "scan"})
+    void nftPolicyReadsBackAndFlushesAway(String name) throws Exception {
         KernelTests.require("nft", "ip");
-        Plan plan = FirewallGoldenTest.plan("policy");
+        Plan plan = FirewallGoldenTest.plan(name);
         try (Netns ns = Netns.create("fw-nft")) {
             NftKernel k = new NftKernel(ns.exec());
             k.apply(NftRenderer.render(plan));

@@ -8,6 +8,8 @@ import io.nflb.render.IptablesRuleset.Family;
 import io.nflb.render.NftRenderer;
 import io.nflb.render.NftState;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -33,15 +35,28 @@ class FirewallGoldenTest {
         assertThat(text).isEqualTo(Files.readString(golden));
     }
 
-    @Test
-    void iptablesPolicy() throws Exception {
-        check(iptables(plan("policy")), DIR.resolve("policy.rules"));
+    /** policy: the example with services in both families; strict: everything dropped, output too. */
+    @ParameterizedTest
+    @ValueSource(strings = {"policy", "strict"})
+    void iptablesPolicy(String name) throws Exception {
+        check(iptables(plan(name)), DIR.resolve(name + ".rules"));
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"policy", "strict"})
+    void nftPolicy(String name) throws Exception {
+        String text = NftRenderer.render(plan(name)).text();
+        check(text, DIR.resolve(name + ".nft"));
+        assertThat(NftState.parse(text)).as("parses back").isEqualTo(NftRenderer.render(plan(name)).state());
     }
 
     @Test
-    void nftPolicy() throws Exception {
-        String text = NftRenderer.render(plan("policy")).text();
-        check(text, DIR.resolve("policy.nft"));
-        assertThat(NftState.parse(text)).as("parses back").isEqualTo(NftRenderer.render(plan("policy")).state());
+    void withoutFirewallOrLimitsNothingChanges() throws Exception {
+        Plan plan = plan("policy");
+        Plan bare = new Plan(plan.services().stream().map(s -> io.nflb.plan.Planner.plan(new io.nflb.model.Service(
+                s.service().name(), s.service().protocol(), s.service().listen(), s.service().scheduler(), s.service().snat(),
+                s.service().backends()))).toList());
+        assertThat(iptables(bare)).doesNotContain("*filter", "NFLB-INPUT", "NFLB-LIM");
+        assertThat(NftRenderer.render(bare).text()).doesNotContain("fw_", "limits", "hook input", "hook forward");
     }
 }

@@ -139,6 +139,16 @@ class SafeApplyNetnsTest {
             Snapshot none = Snapshot.of(k);
             assertThat(none.nflb()).isEmpty();
             assertThat(none.foreign()).isEqualTo(foreignMeanwhile);
+
+            // Two unconfirmed applies in a row: the second's timer goes back to before the first, not to it.
+            var first = nflb(ns, Map.of(), "apply", "--confirm", "60s", "-c", services.toString());
+            timers.add(timerPid(first.stdout()));
+            var second = nflb(ns, Map.of(), "apply", "--confirm", "2s", "-c", firewall.toString());
+            assertThat(second.stdout()).contains("or nflb's rules go back to none (generation 0)");
+            timers.add(timerPid(second.stdout()));
+            awaitExit(timers.get(timers.size() - 1));
+            assertThat(Snapshot.of(k)).isEqualTo(none);
+            assertThat(new Generations(state).current()).isZero();
         } finally {
             for (long pid : timers) ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
         }
