@@ -1,0 +1,67 @@
+package io.nflb.kernel;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * Kernel settings that limit nflb's data path but that nflb does not own, so it warns instead of changing
+ * them (BENCHMARKS.md, "Data path against the field"). Every balanced connection holds a conntrack entry, and
+ * a closed TCP connection keeps its entry for {@code nf_conntrack_tcp_timeout_time_wait} seconds (120 by
+ * default); so the table, {@code nf_conntrack_max} entries, holds at most max / time_wait closed connections
+ * per second. Beyond that rate the table fills with TIME_WAIT entries and each new connection must first
+ * evict one. The decision is {@link #warnings(Map)}, a pure function of the values read.
+ */
+public final class DataPathChecks {
+
+    public static final String CONNTRACK_MAX = "net.netfilter.nf_conntrack_max";
+    public static final String TIME_WAIT = "net.netfilter.nf_conntrack_tcp_timeout_time_wait";
+    public static final List<String> KEYS = List.of(CONNTRACK_MAX, TIME_WAIT);
+
+    /**
+     * New connections per second the table should hold without evicting: above what the 2-core lab pushed
+     * through nflb on new connections (BENCHMARKS.md), so a default kernel is flagged.
+     */
+    public static final long WANTED_RATE = 10_000;
+
+    private DataPathChecks() {
+    }
+
+    /** Reads {@link #KEYS} where {@code exec} runs (parameters this kernel lacks are left out) and decides. */
+    public static List<String> check(Exec exec) {
+        Sysctl sysctl = new Sysctl(exec);
+        Map<String, String> values = new LinkedHashMap<>();
+        for (String key : KEYS) sysctl.find(key).ifPresent(v -> values.put(key, v));
+        return warnings(values);
+    }
+
+    /** The warnings for these sysctl values; none when a value is missing or not a number. */
+    public static List<String> warnings(Map<String, String> values) {
+        List<String> out = new ArrayList<>();
+        long max = number(values.get(CONNTRACK_MAX));
+        long timeWait = number(values.get(TIME_WAIT));
+        if (max > 0 && timeWait > 0) {
+            long rate = max / timeWait;
+            if (rate < WANTED_RATE) {
+                long suggested = Math.max(1, max / WANTED_RATE);
+                out.add(String.format(Locale.ROOT,
+                        "conntrack holds a closed TCP connection for %d s (%s) in a table of %,d entries (%s): "
+                                + "above %,d new connections/s sustained the table fills and new connections must evict "
+                                + "old entries first. For %,d/s lower %s to %d here, or raise %s (host-wide)",
+                        timeWait, TIME_WAIT, max, CONNTRACK_MAX, rate, WANTED_RATE, TIME_WAIT, suggested, CONNTRACK_MAX));
+            }
+        }
+        return out;
+    }
+
+    private static long number(String v) {
+        if (v == null) return -1;
+        try {
+            return Long.parseLong(v.strip());
+        } catch (NumberFormatException e) {
+            return -1;
+        }
+    }
+}
