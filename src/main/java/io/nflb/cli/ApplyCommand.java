@@ -46,6 +46,7 @@ final class ApplyCommand implements Callable<Integer> {
             if (Forwarding.ensure(netns.exec(), f)) System.out.println(Forwarding.key(f) + " was 0; set to 1");
         }
         // Settings nflb does not own but that limit its data path: warn, do not change (BENCHMARKS.md).
+        for (String w : DataPathChecks.sharedBackends(c)) System.err.println("nflb: warning: " + w);
         for (String w : DataPathChecks.check(netns.exec())) System.err.println("nflb: warning: " + w);
         return Main.OK;
     }

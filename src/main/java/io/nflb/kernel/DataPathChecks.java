@@ -1,7 +1,13 @@
 package io.nflb.kernel;
 
+import io.nflb.model.Backend;
+import io.nflb.model.Config;
+import io.nflb.model.Protocol;
+import io.nflb.model.Service;
+
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -13,6 +19,8 @@ import java.util.Map;
  * default); so the table, {@code nf_conntrack_max} entries, holds at most max / time_wait closed connections
  * per second. Beyond that rate the table fills with TIME_WAIT entries and each new connection must first
  * evict one. The decision is {@link #warnings(Map)}, a pure function of the values read.
+ * {@link #sharedBackends(Config)} is the config's side: a TCP backend reached through more than one
+ * listen address.
  */
 public final class DataPathChecks {
 
@@ -63,5 +71,36 @@ public final class DataPathChecks {
         } catch (NumberFormatException e) {
             return -1;
         }
+    }
+
+    /**
+     * TCP backends that more than one service reaches through different listen addresses. A client's TCP
+     * timestamps carry an offset derived from the address it connects to; when it reaches one backend through
+     * two addresses from the same source port within the backend's TIME_WAIT (60 s), the backend drops the
+     * second SYN as a PAWS failure and the client waits a second to retry (BENCHMARKS.md: a DNAT run after a
+     * direct run from the same client fell to 250 req/s). Services without a listen address are left out.
+     */
+    public static List<String> sharedBackends(Config config) {
+        Map<String, LinkedHashSet<String>> via = new LinkedHashMap<>();
+        Map<String, List<String>> names = new LinkedHashMap<>();
+        for (Service s : config.services()) {
+            if (s.protocol() != Protocol.TCP || s.listen().address().isEmpty()) continue;
+            String vip = s.listen().address().get().toString();
+            for (Backend b : s.backends()) {
+                via.computeIfAbsent(b.endpoint(), k -> new LinkedHashSet<>()).add(vip);
+                List<String> n = names.computeIfAbsent(b.endpoint(), k -> new ArrayList<>());
+                if (!n.contains(s.name())) n.add(s.name());
+            }
+        }
+        List<String> out = new ArrayList<>();
+        via.forEach((endpoint, vips) -> {
+            if (vips.size() > 1) {
+                out.add("backend " + endpoint + " is reached through " + String.join(", ", vips) + " (services "
+                        + String.join(", ", names.get(endpoint)) + "): a client that reaches it through two of them "
+                        + "from the same source port within the backend's TIME_WAIT can have its SYN dropped by "
+                        + "the backend (PAWS) and wait a second to retry");
+            }
+        });
+        return out;
     }
 }

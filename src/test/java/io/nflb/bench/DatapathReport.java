@@ -134,7 +134,7 @@ public final class DatapathReport {
         String[] colours = {"#4878a8", "#e08a3c"};
         double max = rows.stream().mapToDouble(Row::reqs).max().orElse(1);
         double scaleMax = niceCeil(max);
-        int left = 70, top = 50, plotH = 300, groupW = 130, barW = 48, width = left + groupW * paths.size() + 30;
+        int left = 70, top = 80, plotH = 300, groupW = 150, barW = 48, width = left + groupW * paths.size() + 30;
         int height = top + plotH + 90;
         StringBuilder s = new StringBuilder();
         s.append(String.format(Locale.ROOT,
@@ -172,7 +172,7 @@ public final class DatapathReport {
                             x + barW / 2.0, y - 3, 100 * r.reqs / direct.reqs));
                 }
             }
-            s.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\">%s</text>\n",
+            s.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\" font-size=\"11\">%s</text>\n",
                     gx + barW + 2, top + plotH + 18, esc(label(p))));
         }
         s.append(String.format(Locale.ROOT, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"black\"/>\n", left, top + plotH, width - 20, top + plotH));
