@@ -2,6 +2,7 @@ package io.nflb.cli;
 
 import io.nflb.daemon.Dataplane;
 import io.nflb.daemon.Dataplanes;
+import io.nflb.kernel.DataPathChecks;
 import io.nflb.kernel.Forwarding;
 import io.nflb.model.Config;
 import io.nflb.plan.Plan;
@@ -77,6 +78,9 @@ final class ApplyCommand implements Callable<Integer> {
             // Balanced traffic is routed on to the backends: without forwarding the router drops it.
             if (Forwarding.ensure(netns.exec(), f)) System.out.println(Forwarding.key(f) + " was 0; set to 1");
         }
+        // Settings nflb does not own but that limit its data path: warn, do not change (BENCHMARKS.md).
+        for (String w : DataPathChecks.sharedBackends(c)) System.err.println("nflb: warning: " + w);
+        for (String w : DataPathChecks.check(netns.exec())) System.err.println("nflb: warning: " + w);
         System.out.println("generation " + generation + " recorded in " + g.dir());
         if (confirmWithin.isPresent()) {
             String token = java.util.HexFormat.of().formatHex(java.security.SecureRandom.getSeed(8));

@@ -1,6 +1,7 @@
 package io.nflb.kernel;
 
 import java.util.List;
+import java.util.Optional;
 import java.util.regex.Pattern;
 
 /**
@@ -20,6 +21,12 @@ public final class Sysctl {
 
     public String get(String key) {
         return exec.check(List.of("sysctl", "-n", requireKey(key)), null).stdout().strip();
+    }
+
+    /** The value of {@code key}, or empty when this kernel (or namespace) has no such parameter. */
+    public Optional<String> find(String key) {
+        Exec.Result r = exec.run(List.of("sysctl", "-n", requireKey(key)));
+        return r.ok() ? Optional.of(r.stdout().strip()) : Optional.empty();
     }
 
     /** Sets {@code key} to {@code value} unless it already is; returns whether it changed. */
