@@ -58,10 +58,13 @@ final class NftDiff {
                 elements(addElems, "add", s.name(), s.elementSet());
                 continue;
             }
+            // Unchanged maps compare as lists first: a cached render shares the element strings with the last one.
+            if (s.unmanaged() || l.elements().equals(s.elements())) continue;
             Set<String> want = s.elementSet();
             Set<String> have = l.elementSet();
             Set<String> gone = new TreeSet<>();
             for (String e : have) if (!want.contains(e)) gone.add(NftState.NftSet.key(e));
+            // A changed element is deleted by key and added again; an unchanged key keeps its counter.
             Set<String> fresh = new TreeSet<>();
             for (String e : want) if (!have.contains(e)) fresh.add(e);
             elements(delElems, "delete", s.name(), gone);
