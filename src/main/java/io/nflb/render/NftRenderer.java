@@ -73,11 +73,18 @@ public final class NftRenderer {
     /** The last render's fragments: the daemon re-renders a 10,000-service plan in milliseconds when one changed. */
     private Map<ServicePlan, Fragment> memo = new java.util.HashMap<>();
 
+    private final boolean caching;
+
     public NftRenderer() {
+        this(true);
+    }
+
+    private NftRenderer(boolean caching) {
+        this.caching = caching;
     }
 
     public static NftScript render(Plan plan) {
-        return new NftRenderer().renderCached(plan);
+        return new NftRenderer(false).renderCached(plan);
     }
 
     /** Renders {@code plan}, reusing the fragments of services that are unchanged since this instance's last call. */
@@ -94,13 +101,13 @@ public final class NftRenderer {
         List<String> wildcardRules = new ArrayList<>();
         Set<String> keys = new HashSet<>();
         Set<String> masqSeen = new HashSet<>();
-        Map<ServicePlan, Fragment> nextMemo = new java.util.HashMap<>(services.size() * 2);
+        Map<ServicePlan, Fragment> nextMemo = new java.util.HashMap<>(caching ? services.size() * 2 : 0);
 
         for (ServicePlan sp : services) {
             long id = ids.get(sp.name());
-            Fragment f = memo.get(sp);
+            Fragment f = caching ? memo.get(sp) : null;
             if (f == null || f.id() != id) f = fragment(sp, id);
-            nextMemo.put(sp, f);
+            if (caching) nextMemo.put(sp, f);
             requireUnique(keys, listenKey(sp.service()), sp.name());
             for (Map.Entry<String, List<String>> e : f.elements().entrySet()) {
                 List<String> into = elements.computeIfAbsent(e.getKey(), k -> new ArrayList<>());
@@ -137,6 +144,15 @@ public final class NftRenderer {
             // Per-element counters: new connections and first-packet bytes per slot, summed per backend.
             sets.put(flat, new NftState.NftSet(flat, true, List.of("typeof " + ip + " daddr . " + part[1] + " dport . numgen inc mod 2 : "
                     + ip + " daddr . " + part[1] + " dport", "counter"), elements.get(flat)));
+        }
+        List<String> flatShards = new ArrayList<>();
+        for (String k : elements.keySet()) if (k.startsWith("flat") && k.split("_").length == 3) flatShards.add(k);
+        flatShards.sort(Comparator.comparingInt(NftRenderer::shardOrder));
+        for (String shard : flatShards) {
+            String[] part = shard.split("_");
+            String ip = part[0].equals("flat6") ? "ip6" : "ip";
+            sets.put(shard, new NftState.NftSet(shard, true, List.of("typeof " + ip + " daddr . " + part[1] + " dport . numgen inc mod 2 : "
+                    + ip + " daddr . " + part[1] + " dport", "counter"), elements.get(shard)));
         }
         List<String> shards = new ArrayList<>();
         for (String k : elements.keySet()) if (k.startsWith("slots")) shards.add(k);
@@ -234,7 +250,10 @@ public final class NftRenderer {
             renderAffinity(sp, target, slotOwners, index, sets, chains, rules);
             chains.add(0, new NftState.Chain(target, "", rules));
         } else if (l.address().isPresent()) {
-            String flat = "flat" + (v6 ? "6_" : "4_") + proto;
+            boolean own = sp.selection() instanceof Selection.Cycle || l.iface().isPresent();
+            // A map bound by many rules costs the kernel a walk of its elements per binding: services with a rule
+            // of their own use id-sharded maps, the shared chains' few rules the unsharded one.
+            String flat = "flat" + (v6 ? "6_" : "4_") + proto + (own ? "_" + (id % SHARDS) : "");
             String prefix = l.address().get() + " . " + l.port() + " . ";
             List<String> out = new ArrayList<>(slotOwners.size());
             for (int i = 0; i < slotOwners.size(); i++) {
@@ -242,7 +261,7 @@ public final class NftRenderer {
             }
             elems.put(flat, out);
             String rule = "dnat " + ip + " to " + ip + " daddr . " + proto + " dport . " + index + " map @" + flat;
-            if (sp.selection() instanceof Selection.Cycle || l.iface().isPresent()) {
+            if (own) {
                 // numgen inc keeps its counter per expression: an exact cycle needs a rule of the service's own.
                 target = "svc_" + name;
                 List<String> rules = new ArrayList<>();
@@ -394,7 +413,7 @@ public final class NftRenderer {
 
     private static int shardOrder(String shard) {
         String[] part = shard.split("_");
-        return (part[0].equals("slots6") ? 2_000_000 : 0) + (part[1].equals("udp") ? 1_000_000 : 0) + Integer.parseInt(part[2]);
+        return (part[0].endsWith("6") ? 2_000_000 : 0) + (part[1].equals("udp") ? 1_000_000 : 0) + Integer.parseInt(part[2]);
     }
 
     private static String ifname(String iface) {
