@@ -100,7 +100,7 @@ public final class NftCostBench {
         List<Double> ro = new ArrayList<>();
         for (int i = 0; i < 7; i++) {
             long t0 = System.nanoTime();
-            io.nflb.config.Config config = ConfigLoader.parse("bench.yaml", yaml);
+            io.nflb.model.Config config = ConfigLoader.parse("bench.yaml", yaml);
             long t1 = System.nanoTime();
             int len = NftRenderer.render(Planner.plan(config)).text().length();
             long t2 = System.nanoTime();
