@@ -72,6 +72,11 @@ public final class NftDataplane implements Dataplane {
         return out;
     }
 
+    /** Ends the kernel's long-lived nft process (it also ends by itself when this JVM does). */
+    public void close() {
+        kernel.close();
+    }
+
     @Override
     public List<String> rejecting() {
         return kernel.rejecting();

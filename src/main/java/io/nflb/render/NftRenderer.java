@@ -66,12 +66,20 @@ public final class NftRenderer {
             REJECT4, REJECT6, REJECT_IF, REJECT_PORT);
 
     /** What one service contributes to the table; cached by plan so an unchanged service is not rendered again. */
-    private record Fragment(long id, Map<String, List<String>> elements, List<NftState.Chain> chains,
+    private record Fragment(long id, String listenKey, Map<String, List<String>> elements, List<NftState.Chain> chains,
                             List<NftState.NftSet> sets, List<String> preRules) {
     }
 
     /** The last render's fragments: the daemon re-renders a 10,000-service plan in milliseconds when one changed. */
-    private Map<ServicePlan, Fragment> memo = new java.util.HashMap<>();
+    private Map<String, Cached> memo = new java.util.HashMap<>();
+    /** The last render's fragments in order and its result: an unchanged plan returns the very same script. */
+    private List<Fragment> lastFragments = List.of();
+    private List<String> lastNames = List.of();
+    private Map<String, Long> lastIds = Map.of();
+    private NftScript lastScript;
+
+    private record Cached(ServicePlan plan, Fragment fragment) {
+    }
 
     private final boolean caching;
 
@@ -91,7 +99,29 @@ public final class NftRenderer {
     public synchronized NftScript renderCached(Plan plan) {
         List<ServicePlan> services = new ArrayList<>(plan.services());
         services.sort(Comparator.comparing(ServicePlan::name));
-        Map<String, Long> ids = serviceIds(services);
+        List<String> names = new ArrayList<>(services.size());
+        for (ServicePlan sp : services) names.add(sp.name());
+        Map<String, Long> ids = caching && names.equals(lastNames) ? lastIds : serviceIds(services);
+        if (caching) {
+            lastNames = names;
+            lastIds = ids;
+        }
+
+        // Fragments first: a service whose plan equals last time's (a record compare, no hashing) is not rendered.
+        List<Fragment> fragments = new ArrayList<>(services.size());
+        Map<String, Cached> nextMemo = new java.util.HashMap<>(caching ? services.size() * 2 : 0);
+        boolean same = caching && lastScript != null && services.size() == lastFragments.size();
+        for (int i = 0; i < services.size(); i++) {
+            ServicePlan sp = services.get(i);
+            long id = ids.get(sp.name());
+            Cached c = caching ? memo.get(sp.name()) : null;
+            Fragment f = c != null && c.fragment().id() == id && (c.plan() == sp || c.plan().equals(sp)) ? c.fragment() : fragment(sp, id);
+            if (caching) nextMemo.put(sp.name(), new Cached(sp, f));
+            same = same && lastFragments.get(i) == f;
+            fragments.add(f);
+        }
+        if (caching) memo = nextMemo;
+        if (same) return lastScript;
 
         Map<String, List<String>> elements = new java.util.HashMap<>();
         for (String m : GLOBAL_SETS) elements.put(m, new ArrayList<>());
@@ -101,14 +131,11 @@ public final class NftRenderer {
         List<String> wildcardRules = new ArrayList<>();
         Set<String> keys = new HashSet<>();
         Set<String> masqSeen = new HashSet<>();
-        Map<ServicePlan, Fragment> nextMemo = new java.util.HashMap<>(caching ? services.size() * 2 : 0);
 
-        for (ServicePlan sp : services) {
-            long id = ids.get(sp.name());
-            Fragment f = caching ? memo.get(sp) : null;
-            if (f == null || f.id() != id) f = fragment(sp, id);
-            if (caching) nextMemo.put(sp, f);
-            requireUnique(keys, listenKey(sp.service()), sp.name());
+        for (int i = 0; i < services.size(); i++) {
+            ServicePlan sp = services.get(i);
+            Fragment f = fragments.get(i);
+            requireUnique(keys, f.listenKey(), sp.name());
             for (Map.Entry<String, List<String>> e : f.elements().entrySet()) {
                 List<String> into = elements.computeIfAbsent(e.getKey(), k -> new ArrayList<>());
                 if (e.getKey().equals(MASQ4) || e.getKey().equals(MASQ6)) {
@@ -122,7 +149,6 @@ public final class NftRenderer {
             for (NftState.NftSet s : f.sets()) affinitySets.put(s.name(), s);
             wildcardRules.addAll(f.preRules());
         }
-        memo = nextMemo;
 
         Map<String, NftState.NftSet> sets = new LinkedHashMap<>();
         addMap(sets, DISPATCH4, "type ipv4_addr . inet_proto . inet_service : verdict", elements.get(DISPATCH4));
@@ -203,7 +229,12 @@ public final class NftRenderer {
         chains.put("filter_output", new NftState.Chain("filter_output", "type filter hook output priority filter; policy accept;",
                 List.of("ct state new jump rejects_addr")));
         chains.putAll(serviceChains);
-        return NftScript.of(new NftState(Map.of(), sets, chains));
+        NftScript script = NftScript.of(new NftState(Map.of(), sets, chains));
+        if (caching) {
+            lastFragments = fragments;
+            lastScript = script;
+        }
+        return script;
     }
 
     /** What makes two services collide: the same address, interface or port key. */
@@ -236,7 +267,7 @@ public final class NftRenderer {
                 add(elems, REJECT_PORT, proto + " . " + l.port() + comment);
             }
             // A wildcard interface cannot be a set key: such a service is simply not balanced while it has no backend.
-            return new Fragment(id, elems, chains, sets, preRules);
+            return new Fragment(id, listenKey(s), elems, chains, sets, preRules);
         }
 
         List<Integer> slotOwners = slotOwners(sp);
@@ -305,7 +336,7 @@ public final class NftRenderer {
                 add(elems, v6 ? MASQ6 : MASQ4, proto + " . " + b.backend().address() + " . " + b.backend().port());
             }
         }
-        return new Fragment(id, elems, chains, sets, preRules);
+        return new Fragment(id, listenKey(s), elems, chains, sets, preRules);
     }
 
     private static void ifaceCheck(Listen l, List<String> rules) {

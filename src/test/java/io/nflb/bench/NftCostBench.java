@@ -135,6 +135,7 @@ public final class NftCostBench {
                     rem.add(ms(() -> requireChanged(dp.apply(removed))));
                     add.add(ms(() -> requireChanged(dp.apply(base))));
                 }
+                dp.close();
             }
         }
         return new Row(n, median(y2s), median(ro), median(full), median(same), median(add), median(rem), median(rew),
@@ -206,6 +207,7 @@ public final class NftCostBench {
                     if (!w.ok() || !m.find()) throw new IllegalStateException("wrk: " + w.stdout() + w.stderr());
                     runs.add(Double.parseDouble(m.group(1)));
                 }
+                dp.close();
                 return median(runs);
             } finally {
                 Path pid = work.resolve("nginx.pid");
