@@ -75,6 +75,8 @@ public final class NftRenderer {
     /** The last render's fragments in order and its result: an unchanged plan returns the very same script. */
     private List<Fragment> lastFragments = List.of();
     private List<String> lastNames = List.of();
+    private int[] lastOrder = new int[0];
+    private List<String> lastInputNames = List.of();
     private Map<String, Long> lastIds = Map.of();
     private NftScript lastScript;
 
@@ -97,8 +99,7 @@ public final class NftRenderer {
 
     /** Renders {@code plan}, reusing the fragments of services that are unchanged since this instance's last call. */
     public synchronized NftScript renderCached(Plan plan) {
-        List<ServicePlan> services = new ArrayList<>(plan.services());
-        services.sort(Comparator.comparing(ServicePlan::name));
+        List<ServicePlan> services = sortedByName(plan.services());
         List<String> names = new ArrayList<>(services.size());
         for (ServicePlan sp : services) names.add(sp.name());
         Map<String, Long> ids = caching && names.equals(lastNames) ? lastIds : serviceIds(services);
@@ -235,6 +236,31 @@ public final class NftRenderer {
             lastScript = script;
         }
         return script;
+    }
+
+    /** The plan's services by name; the same names in the same places as last time reuse last time's order. */
+    private List<ServicePlan> sortedByName(List<ServicePlan> input) {
+        int n = input.size();
+        boolean sameOrder = caching && lastOrder.length == n && lastInputNames.size() == n;
+        for (int i = 0; sameOrder && i < n; i++) {
+            String a = input.get(i).name();
+            String b = lastInputNames.get(i);
+            sameOrder = a == b || a.equals(b);
+        }
+        List<ServicePlan> out = new ArrayList<>(n);
+        if (sameOrder) {
+            for (int i : lastOrder) out.add(input.get(i));
+            return out;
+        }
+        Integer[] order = new Integer[n];
+        for (int i = 0; i < n; i++) order[i] = i;
+        java.util.Arrays.sort(order, Comparator.comparing(i -> input.get(i).name()));
+        for (int i : order) out.add(input.get(i));
+        if (caching) {
+            lastOrder = java.util.Arrays.stream(order).mapToInt(Integer::intValue).toArray();
+            lastInputNames = input.stream().map(ServicePlan::name).toList();
+        }
+        return out;
     }
 
     /** What makes two services collide: the same address, interface or port key. */
