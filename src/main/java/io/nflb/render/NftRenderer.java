@@ -59,8 +59,6 @@ public final class NftRenderer {
     public static final String REJECT6 = "rej6";
     public static final String REJECT_IF = "rej_if";
     public static final String REJECT_PORT = "rej_port";
-    /** Slot maps of services with an address, keyed by the packet's own destination: no per-service object. */
-    public static final List<String> FLAT = List.of("flat4_tcp", "flat4_udp", "flat6_tcp", "flat6_udp");
 
     private static final List<String> GLOBAL_SETS = List.of(DISPATCH4, DISPATCH6, DISPATCH_IF, DISPATCH_PORT, MASQ4, MASQ6,
             REJECT4, REJECT6, REJECT_IF, REJECT_PORT);
@@ -126,7 +124,6 @@ public final class NftRenderer {
 
         Map<String, List<String>> elements = new java.util.HashMap<>();
         for (String m : GLOBAL_SETS) elements.put(m, new ArrayList<>());
-        for (String m : FLAT) elements.put(m, new ArrayList<>());
         Map<String, NftState.NftSet> affinitySets = new LinkedHashMap<>();
         Map<String, NftState.Chain> serviceChains = new LinkedHashMap<>();
         List<String> wildcardRules = new ArrayList<>();
@@ -165,19 +162,13 @@ public final class NftRenderer {
         // The generation token: every partial sync swaps it in the same transaction, which fails as a whole
         // when the table is not the one this process last wrote.
         sets.put(NftState.GEN, new NftState.NftSet(NftState.GEN, false, List.of("type mark"), List.of()));
-        for (String flat : FLAT) {
-            String[] part = flat.split("_");
-            String ip = part[0].equals("flat6") ? "ip6" : "ip";
-            // Per-element counters: new connections and first-packet bytes per slot, summed per backend.
-            sets.put(flat, new NftState.NftSet(flat, true, List.of("typeof " + ip + " daddr . " + part[1] + " dport . numgen inc mod 2 : "
-                    + ip + " daddr . " + part[1] + " dport", "counter"), elements.get(flat)));
-        }
         List<String> flatShards = new ArrayList<>();
-        for (String k : elements.keySet()) if (k.startsWith("flat") && k.split("_").length == 3) flatShards.add(k);
-        flatShards.sort(Comparator.comparingInt(NftRenderer::shardOrder));
+        for (String k : elements.keySet()) if (k.startsWith("flat")) flatShards.add(k);
+        flatShards.sort(Comparator.comparing(NftRenderer::flatOrder));
         for (String shard : flatShards) {
             String[] part = shard.split("_");
             String ip = part[0].equals("flat6") ? "ip6" : "ip";
+            // Per-element counters: new connections and first-packet bytes per slot, summed per backend.
             sets.put(shard, new NftState.NftSet(shard, true, List.of("typeof " + ip + " daddr . " + part[1] + " dport . numgen inc mod 2 : "
                     + ip + " daddr . " + part[1] + " dport", "counter"), elements.get(shard)));
         }
@@ -310,7 +301,10 @@ public final class NftRenderer {
             boolean own = sp.selection() instanceof Selection.Cycle || l.iface().isPresent();
             // A map bound by many rules costs the kernel a walk of its elements per binding: services with a rule
             // of their own use id-sharded maps, the shared chains' few rules the unsharded one.
-            String flat = "flat" + (v6 ? "6_" : "4_") + proto + (own ? "_" + (id % SHARDS) : "");
+            String pick = (sp.selection() instanceof Selection.Maglev ? "maglev_" : "random_") + slotOwners.size();
+            // Each shared chain has a map of its own: a service whose slot count changes moves its elements to
+            // another small map, and a new chain's rule never binds (and makes the kernel walk) a big one.
+            String flat = "flat" + (v6 ? "6_" : "4_") + proto + "_" + (own ? String.valueOf(id % SHARDS) : pick);
             String prefix = l.address().get() + " . " + l.port() + " . ";
             List<String> out = new ArrayList<>(slotOwners.size());
             for (int i = 0; i < slotOwners.size(); i++) {
@@ -327,7 +321,7 @@ public final class NftRenderer {
                 chains.add(new NftState.Chain(target, "", rules));
             } else {
                 // Random and maglev keep no state: every service with the same method and slot count shares one chain.
-                target = "pick" + (v6 ? "6_" : "4_") + proto + "_" + (sp.selection() instanceof Selection.Maglev ? "maglev_" : "random_") + slotOwners.size();
+                target = "pick" + (v6 ? "6_" : "4_") + proto + "_" + pick;
                 chains.add(new NftState.Chain(target, "", List.of(rule)));
             }
         } else {
@@ -466,6 +460,14 @@ public final class NftRenderer {
 
     private static void addSet(Map<String, NftState.NftSet> sets, String name, String type, List<String> elems) {
         sets.put(name, new NftState.NftSet(name, false, List.of(type), elems));
+    }
+
+    /** flat maps by family, protocol, then id shards in number order, then shared-chain maps by method and size. */
+    private static String flatOrder(String name) {
+        String[] part = name.split("_");
+        String tail = part.length == 3 ? String.format("0%08d", Integer.parseInt(part[2]))
+                : "1" + part[2] + String.format("%08d", Integer.parseInt(part[3]));
+        return part[0] + "_" + part[1] + "_" + tail;
     }
 
     private static int shardOrder(String shard) {
