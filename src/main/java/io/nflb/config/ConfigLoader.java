@@ -48,6 +48,9 @@ public final class ConfigLoader {
         return parse(name, text);
     }
 
+    /** The largest config accepted: 64 Mi code points, room for 100,000 services of 10 backends. */
+    static final int MAX_CODE_POINTS = 64 * 1024 * 1024;
+
     public static Config parse(String fileName, String yamlText) throws ConfigException {
         Problems problems = new Problems(fileName);
         Optional<Node> root = compose(fileName, yamlText, problems);
@@ -65,7 +68,9 @@ public final class ConfigLoader {
     private static Optional<Node> compose(String fileName, String text, Problems problems) {
         // The core schema makes ~, null and an empty value nulls and true/false booleans, so they are
         // reported as such; yes/no/on/off stay strings (YAML 1.2).
-        LoadSettings settings = LoadSettings.builder().setLabel(fileName).setSchema(new CoreSchema()).build();
+        // 10,000 services of 10 backends is about 4 MB of YAML, past the library's default limit of 3 MB.
+        LoadSettings settings = LoadSettings.builder().setLabel(fileName).setSchema(new CoreSchema())
+                .setCodePointLimit(MAX_CODE_POINTS).build();
         try {
             return new Compose(settings).composeString(text);
         } catch (MarkedYamlEngineException e) {

@@ -4,17 +4,22 @@ import io.nflb.kernel.Exec;
 import io.nflb.kernel.NftKernel;
 import io.nflb.plan.Plan;
 import io.nflb.render.NftRenderer;
+import io.nflb.render.NftScript;
+
+import java.time.Duration;
 
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 
 /** nflb on nftables: its own table, changed by difference where it can, replaced whole where it must. */
 public final class NftDataplane implements Dataplane {
 
-    private static final String SERVICE_COUNTER = "svc_";
+    /** How long partial syncs trust the cache before a full read-back verifies the table. */
+    static final Duration VERIFY_EVERY = Duration.ofHours(1);
 
     private final NftKernel kernel;
+    private final NftRenderer renderer = new NftRenderer();
+    private long verifiedAt = Long.MIN_VALUE;
 
     public NftDataplane(Exec exec) {
         this.kernel = new NftKernel(exec);
@@ -32,9 +37,13 @@ public final class NftDataplane implements Dataplane {
     }
 
     @Override
-    public Outcome apply(Plan plan) {
+    public synchronized Outcome apply(Plan plan) {
         long start = System.nanoTime();
-        NftKernel.ApplyResult r = kernel.apply(plan);
+        NftScript wanted = renderer.renderCached(plan);
+        // The first apply, and one an hour, reads the table back; the others send the difference from the last write.
+        boolean verify = !kernel.trusting() || start - verifiedAt > VERIFY_EVERY.toNanos() || verifiedAt == Long.MIN_VALUE;
+        NftKernel.ApplyResult r = verify ? kernel.apply(wanted) : kernel.update(wanted);
+        if (verify) verifiedAt = start;
         String how = !r.changed() ? "already up to date" : r.incremental() ? "changed by difference" : "table replaced";
         return new Outcome(r.changed(), r.transaction(), "nftables: " + how + " (" + r.reason() + ") in "
                 + (System.nanoTime() - start) / 1_000_000 + " ms");
@@ -53,15 +62,23 @@ public final class NftDataplane implements Dataplane {
         return kernel.read().isPresent();
     }
 
-    /** nftables counts per service (a per-backend counter doubled the load time at 10,000 services). */
+    /** Per backend, from the per-element counters of the slot maps; affinity services are not counted. */
     @Override
     public List<BackendTraffic> traffic() {
         List<BackendTraffic> out = new ArrayList<>();
-        for (Map.Entry<String, NftKernel.Counter> e : kernel.counters().entrySet()) {
-            if (!e.getKey().startsWith(SERVICE_COUNTER)) continue;
-            out.add(new BackendTraffic(e.getKey().substring(SERVICE_COUNTER.length()), "(all backends)",
-                    e.getValue().packets(), e.getValue().bytes()));
+        for (NftKernel.BackendCounter c : kernel.backendCounters()) {
+            out.add(new BackendTraffic(c.service(), c.endpoint(), c.packets(), c.bytes()));
         }
         return out;
+    }
+
+    /** Ends the kernel's long-lived nft process (it also ends by itself when this JVM does). */
+    public void close() {
+        kernel.close();
+    }
+
+    @Override
+    public List<String> rejecting() {
+        return kernel.rejecting();
     }
 }

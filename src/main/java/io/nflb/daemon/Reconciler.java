@@ -125,14 +125,28 @@ public final class Reconciler {
         }
     }
 
+    private record PlanKey(Service service, List<Backend> usable) {
+    }
+
+    /** Last plan() per service and its usable backends. */
+    private Map<PlanKey, ServicePlan> lastPlans = Map.of();
+
     /** The plan the kernel should have now: each service with only its usable backends. */
     public synchronized Plan plan() {
         List<ServicePlan> services = new ArrayList<>();
+        Map<PlanKey, ServicePlan> next = new java.util.HashMap<>();
         for (Service service : config.services()) {
             List<Backend> usable = service.backends().stream()
                     .filter(b -> states.get(key(service, b)).usable()).toList();
-            services.add(usable.isEmpty() ? ServicePlan.rejecting(service) : Planner.plan(service.withBackends(usable)));
+            // The same service with the same usable backends gets the same plan object: no maglev table is
+            // computed again, and the nft renderer knows it unchanged by identity.
+            PlanKey key = new PlanKey(service, usable);
+            ServicePlan sp = lastPlans.get(key);
+            if (sp == null) sp = usable.isEmpty() ? ServicePlan.rejecting(service) : Planner.plan(service.withBackends(usable));
+            next.put(key, sp);
+            services.add(sp);
         }
+        lastPlans = next;
         return new Plan(services, config.firewall(), Plan.probed(config));
     }
 

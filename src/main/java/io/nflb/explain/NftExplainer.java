@@ -15,8 +15,9 @@ import java.util.regex.Pattern;
 
 /**
  * Evaluates an nft script the way the kernel would, for the subset nflb writes: dispatch maps and rules
- * that jump to a service chain, then one of (a) a slot-map lookup keyed by the service id and a numgen or
- * jhash index, or (b) for affinity services, a verdict map from that index to per-backend chains. Works from
+ * that jump to a chain, then one of (a) a slot-map lookup keyed by the packet's own destination and a
+ * numgen or jhash index (services with an address; the chain may be shared), (b) the same keyed by the
+ * service id, or (c) for affinity services, a verdict map from that index to per-backend chains. Works from
  * the script text alone, so it explains a saved or live table just as well as a freshly rendered one.
  */
 public final class NftExplainer {
@@ -26,6 +27,9 @@ public final class NftExplainer {
     private static final Pattern VMAP = Pattern.compile("^(.+) vmap \\{ (.*) \\}$");
     private static final Pattern INDEX = Pattern.compile("^(numgen inc|numgen random|jhash .+) mod (\\d+)(?: seed \\S+)?$");
     private static final Pattern DNAT_ONE = Pattern.compile("^(?:meta l4proto \\w+ )?dnat ip6? to (\\S+)$");
+    private static final Pattern DNAT_FLAT = Pattern.compile(
+            "^dnat ip6? to ip6? daddr \\. (?:tcp|udp) dport \\. (.+) map @(\\S+)$");
+    private static final Pattern COMMENT = Pattern.compile(" comment \"([a-z0-9-]+)\"");
     private static final Pattern JUMP = Pattern.compile("^(.*) jump (\\S+)$");
 
     private NftExplainer() {
@@ -40,38 +44,56 @@ public final class NftExplainer {
     }
 
     public static List<NftServiceShares> explain(NftState state) {
-        Map<String, List<String>> dispatch = new TreeMap<>();
+        // One entry per dispatch: "map key" (or "rule ...") and the chain it jumps to.
+        List<String[]> dispatch = new ArrayList<>();
         for (NftState.NftSet s : state.sets().values()) {
             if (!s.map() || !s.name().startsWith("svc")) continue;
             for (String e : s.elements()) {
                 int i = e.indexOf(" : jump ");
                 if (i < 0) continue;
-                dispatch.computeIfAbsent(e.substring(i + 8), k -> new ArrayList<>()).add(s.name() + " " + e.substring(0, i));
+                dispatch.add(new String[]{s.name() + " " + e.substring(0, i), e.substring(i + 8), e.substring(0, i)});
             }
         }
         NftState.Chain pre = state.chains().get("prerouting");
         if (pre != null) {
             for (String r : pre.rules()) {
                 Matcher m = JUMP.matcher(r);
-                if (m.matches()) dispatch.computeIfAbsent(m.group(2), k -> new ArrayList<>()).add("rule " + m.group(1));
+                if (m.matches()) dispatch.add(new String[]{"rule " + m.group(1), m.group(2), ""});
             }
         }
-        List<NftServiceShares> out = new ArrayList<>();
-        for (Map.Entry<String, List<String>> d : dispatch.entrySet()) {
-            NftState.Chain chain = state.chains().get(d.getKey());
-            if (chain == null) throw new IllegalArgumentException("dispatch to a missing chain " + d.getKey());
-            out.add(service(state, chain, d.getValue()));
+        Map<String, NftServiceShares> out = new TreeMap<>();
+        for (String[] d : dispatch) {
+            NftState.Chain chain = state.chains().get(d[1]);
+            if (chain == null) throw new IllegalArgumentException("dispatch to a missing chain " + d[1]);
+            NftServiceShares s = service(state, chain, List.of(d[0]), d[2]);
+            NftServiceShares before = out.get(s.service());
+            if (before != null) {
+                List<String> all = new ArrayList<>(before.dispatch());
+                all.addAll(s.dispatch());
+                s = new NftServiceShares(s.service(), all, s.method(), s.affinity(), s.modulus(), s.shares(), s.cycle());
+            }
+            out.put(s.service(), s);
         }
-        return out;
+        return new ArrayList<>(out.values());
     }
 
-    private static NftServiceShares service(NftState state, NftState.Chain chain, List<String> dispatch) {
+    private static NftServiceShares service(NftState state, NftState.Chain chain, List<String> dispatch, String key) {
         String name = chain.name().startsWith("svc_") ? chain.name().substring(4) : chain.name();
         for (String r : chain.rules()) {
+            Matcher f = DNAT_FLAT.matcher(r);
+            if (f.matches()) {
+                // The map is keyed by the dispatch key's address and port: "addr . proto . port" -> "addr . port . ".
+                String[] k = key.split(" \\. ");
+                if (k.length != 3) throw new IllegalArgumentException("chain " + chain.name() + " needs an address dispatch");
+                String prefix = k[0] + " . " + k[2] + " . ";
+                Map<Integer, String> bySlot = slots(state, f.group(2), prefix);
+                String commented = slotComment(state, f.group(2), prefix);
+                return shares(commented != null ? commented : name, dispatch, index(f.group(1)), false, bySlot);
+            }
             Matcher m = DNAT_MAP.matcher(r);
             if (m.matches()) {
                 Index idx = index(m.group(2));
-                Map<Integer, String> bySlot = slots(state, m.group(3), m.group(1));
+                Map<Integer, String> bySlot = slots(state, m.group(3), m.group(1) + " . ");
                 return shares(name, dispatch, idx, false, bySlot);
             }
             Matcher v = VMAP.matcher(r);
@@ -88,6 +110,18 @@ public final class NftExplainer {
         throw new IllegalArgumentException("chain " + chain.name() + " picks no backend");
     }
 
+    /** The service name nflb writes as the comment of a service's slot 0. */
+    private static String slotComment(NftState state, String map, String prefix) {
+        NftState.NftSet s = state.sets().get(map);
+        if (s == null) return null;
+        for (String e : s.elements()) {
+            if (!e.startsWith(prefix)) continue;
+            Matcher m = COMMENT.matcher(e);
+            if (m.find()) return m.group(1);
+        }
+        return null;
+    }
+
     private record Index(NftServiceShares.Method method, int modulus) {
     }
 
@@ -99,15 +133,14 @@ public final class NftExplainer {
         return new Index(method, Integer.parseInt(m.group(2)));
     }
 
-    /** Slot number to endpoint, from the elements "ID . slot : addr . port" of the service's id. */
-    private static Map<Integer, String> slots(NftState state, String map, String id) {
+    /** Slot number to endpoint, from the elements "PREFIX slot [comment] : addr . port". */
+    private static Map<Integer, String> slots(NftState state, String map, String prefix) {
         NftState.NftSet s = state.sets().get(map);
         if (s == null) throw new IllegalArgumentException("missing map " + map);
         Map<Integer, String> out = new HashMap<>();
-        String prefix = id + " . ";
         for (String e : s.elements()) {
             if (!e.startsWith(prefix)) continue;
-            String[] kv = e.substring(prefix.length()).split(" : ", 2);
+            String[] kv = COMMENT.matcher(e.substring(prefix.length())).replaceFirst("").split(" : ", 2);
             int dot = kv[1].lastIndexOf(" . ");
             String addr = kv[1].substring(0, dot);
             String port = kv[1].substring(dot + 3);

@@ -145,6 +145,68 @@ public final class Exec {
         }
     }
 
+    /**
+     * Starts a long-lived program that reads commands line by line ({@code nft -i}): still an argument list
+     * in this Exec's namespace; stdout is drained and dropped, stderr collected line by line for the caller.
+     */
+    public Session start(List<String> argv, java.util.Map<String, String> env) {
+        List<String> cmd = command(argv);
+        ProcessBuilder pb = new ProcessBuilder(cmd);
+        pb.environment().putAll(env);
+        pb.environment().put("LC_ALL", "C");
+        try {
+            return new Session(cmd, pb.start());
+        } catch (IOException e) {
+            throw new ExecException("cannot run " + cmd.get(0) + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** A running program from {@link #start}: lines in, stderr lines out, killed on close. */
+    public static final class Session implements AutoCloseable {
+        private final List<String> command;
+        private final Process process;
+        private final java.io.Writer in;
+        private final java.util.concurrent.BlockingQueue<String> errors = new java.util.concurrent.LinkedBlockingQueue<>();
+
+        private Session(List<String> command, Process process) {
+            this.command = List.copyOf(command);
+            this.process = process;
+            this.in = new java.io.OutputStreamWriter(process.getOutputStream(), StandardCharsets.UTF_8);
+            drain(process.getInputStream());
+            DaemonThreads.POOL.execute(() -> {
+                try (java.io.BufferedReader r = new java.io.BufferedReader(new java.io.InputStreamReader(process.getErrorStream(), StandardCharsets.UTF_8))) {
+                    for (String line = r.readLine(); line != null; line = r.readLine()) errors.add(line);
+                } catch (IOException e) {
+                    // The program ended; callers see it as a timeout or a dead session.
+                }
+            });
+        }
+
+        public List<String> command() {
+            return command;
+        }
+
+        public boolean alive() {
+            return process.isAlive();
+        }
+
+        public void write(String text) throws IOException {
+            in.write(text);
+            in.flush();
+        }
+
+        /** The next stderr line, or null when none came within {@code timeout}. */
+        public String nextError(Duration timeout) throws InterruptedException {
+            return errors.poll(timeout.toMillis(), TimeUnit.MILLISECONDS);
+        }
+
+        @Override
+        public void close() {
+            process.descendants().forEach(ProcessHandle::destroyForcibly);
+            process.destroyForcibly();
+        }
+    }
+
     /** What a finished program did. */
     public record Result(List<String> command, int exitCode, String stdout, String stderr) {
 

@@ -2,6 +2,7 @@ package io.nflb.kernel;
 
 import io.nflb.render.NftState;
 
+import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
@@ -58,10 +59,24 @@ final class NftDiff {
                 elements(addElems, "add", s.name(), s.elementSet());
                 continue;
             }
-            Set<String> want = s.elementSet();
-            Set<String> have = l.elementSet();
+            // Unchanged maps compare as lists first: a cached render shares the element strings with the last one.
+            if (s.unmanaged()) continue;
+            // The renderer lists elements in a stable order, so a change to one service leaves a common head
+            // and tail (mostly the very same strings): only the middle is compared as sets.
+            List<String> a = l.elements();
+            List<String> b = s.elements();
+            if (a == b) continue;
+            int head = 0;
+            int max = Math.min(a.size(), b.size());
+            while (head < max && same(a.get(head), b.get(head))) head++;
+            int tail = 0;
+            while (tail < max - head && same(a.get(a.size() - 1 - tail), b.get(b.size() - 1 - tail))) tail++;
+            if (head == a.size() && head == b.size()) continue;
+            Set<String> want = new java.util.HashSet<>(b.subList(head, b.size() - tail));
+            Set<String> have = new java.util.HashSet<>(a.subList(head, a.size() - tail));
             Set<String> gone = new TreeSet<>();
             for (String e : have) if (!want.contains(e)) gone.add(NftState.NftSet.key(e));
+            // A changed element is deleted by key and added again; an unchanged key keeps its counter.
             Set<String> fresh = new TreeSet<>();
             for (String e : want) if (!have.contains(e)) fresh.add(e);
             elements(delElems, "delete", s.name(), gone);
@@ -83,6 +98,10 @@ final class NftDiff {
         }
         // Order matters: objects exist before anything refers to them, references go before their targets.
         return Optional.of(add.toString() + delElems + flush + rules + addElems + delete);
+    }
+
+    private static boolean same(String x, String y) {
+        return x == y || x.equals(y);
     }
 
     private static void elements(StringBuilder sb, String verb, String set, Set<String> elems) {

@@ -55,97 +55,134 @@ public final class NftRenderer {
     static final String DISPATCH_PORT = "svc_port";
     static final String MASQ4 = "masq4";
     static final String MASQ6 = "masq6";
+    public static final String REJECT4 = "rej4";
+    public static final String REJECT6 = "rej6";
+    public static final String REJECT_IF = "rej_if";
+    public static final String REJECT_PORT = "rej_port";
 
-    private NftRenderer() {
+    private static final List<String> GLOBAL_SETS = List.of(DISPATCH4, DISPATCH6, DISPATCH_IF, DISPATCH_PORT, MASQ4, MASQ6,
+            REJECT4, REJECT6, REJECT_IF, REJECT_PORT);
+
+    /** What one service contributes to the table; cached by plan so an unchanged service is not rendered again. */
+    private record Fragment(long id, String listenKey, Map<String, List<String>> elements, List<NftState.Chain> chains,
+                            List<NftState.NftSet> sets, List<String> preRules) {
+    }
+
+    /** The last render's fragments: the daemon re-renders a 10,000-service plan in milliseconds when one changed. */
+    private Map<String, Cached> memo = new java.util.HashMap<>();
+    /** The last render's fragments in order and its result: an unchanged plan returns the very same script. */
+    private List<Fragment> lastFragments = List.of();
+    private List<String> lastNames = List.of();
+    private int[] lastOrder = new int[0];
+    private List<String> lastInputNames = List.of();
+    private Map<String, Long> lastIds = Map.of();
+    private NftScript lastScript;
+    /** The firewall part of the last plan: a change there alone must not return the cached script. */
+    private List<Object> lastFirewall = List.of();
+
+    private record Cached(ServicePlan plan, Fragment fragment) {
+    }
+
+    private final boolean caching;
+
+    public NftRenderer() {
+        this(true);
+    }
+
+    private NftRenderer(boolean caching) {
+        this.caching = caching;
     }
 
     public static NftScript render(Plan plan) {
-        List<ServicePlan> services = new ArrayList<>(plan.services());
-        services.sort(Comparator.comparing(ServicePlan::name));
-        Map<String, Long> ids = serviceIds(services);
+        return new NftRenderer(false).renderCached(plan);
+    }
 
-        Map<String, String> counters = new LinkedHashMap<>();
-        Map<String, List<String>> dispatch = new LinkedHashMap<>();
-        for (String m : List.of(DISPATCH4, DISPATCH6, DISPATCH_IF, DISPATCH_PORT, MASQ4, MASQ6)) dispatch.put(m, new ArrayList<>());
-        Map<String, List<String>> slots = new java.util.HashMap<>();
+    /** Renders {@code plan}, reusing the fragments of services that are unchanged since this instance's last call. */
+    public synchronized NftScript renderCached(Plan plan) {
+        List<ServicePlan> services = sortedByName(plan.services());
+        List<String> names = new ArrayList<>(services.size());
+        for (ServicePlan sp : services) names.add(sp.name());
+        Map<String, Long> ids = caching && names.equals(lastNames) ? lastIds : serviceIds(services);
+        if (caching) {
+            lastNames = names;
+            lastIds = ids;
+        }
+
+        // Fragments first: a service whose plan equals last time's (a record compare, no hashing) is not rendered.
+        List<Fragment> fragments = new ArrayList<>(services.size());
+        Map<String, Cached> nextMemo = new java.util.HashMap<>(caching ? services.size() * 2 : 0);
+        List<Object> firewall = List.of(plan.firewall(), plan.probed());
+        boolean same = caching && lastScript != null && services.size() == lastFragments.size() && firewall.equals(lastFirewall);
+        for (int i = 0; i < services.size(); i++) {
+            ServicePlan sp = services.get(i);
+            long id = ids.get(sp.name());
+            Cached c = caching ? memo.get(sp.name()) : null;
+            Fragment f = c != null && c.fragment().id() == id && (c.plan() == sp || c.plan().equals(sp)) ? c.fragment() : fragment(sp, id);
+            if (caching) nextMemo.put(sp.name(), new Cached(sp, f));
+            same = same && lastFragments.get(i) == f;
+            fragments.add(f);
+        }
+        if (caching) memo = nextMemo;
+        if (same) return lastScript;
+
+        Map<String, List<String>> elements = new java.util.HashMap<>();
+        for (String m : GLOBAL_SETS) elements.put(m, new ArrayList<>());
         Map<String, NftState.NftSet> affinitySets = new LinkedHashMap<>();
         Map<String, NftState.Chain> serviceChains = new LinkedHashMap<>();
         List<String> wildcardRules = new ArrayList<>();
         Set<String> keys = new HashSet<>();
+        Set<String> masqSeen = new HashSet<>();
 
-        for (ServicePlan sp : services) {
-            Service s = sp.service();
-            String name = Names.requireService(s.name());
-            boolean v6 = family(sp) == IpAddress.Family.V6;
-            String chain = "svc_" + name;
-            counters.put(chain, chain);
-            String proto = s.protocol().keyword();
-            Listen l = s.listen();
-            String jump = " : jump " + chain;
-            if (l.address().isPresent()) {
-                String k = l.address().get() + " . " + proto + " . " + l.port();
-                requireUnique(keys, "addr " + k, name);
-                dispatch.get(v6 ? DISPATCH6 : DISPATCH4).add(k + jump);
-            } else if (l.iface().isPresent() && !l.iface().get().endsWith("+")) {
-                String k = "\"" + Names.requireInterface(l.iface().get()) + "\" . " + proto + " . " + l.port();
-                requireUnique(keys, "if " + k, name);
-                dispatch.get(DISPATCH_IF).add(k + jump);
-            } else if (l.iface().isPresent()) {
-                // A wildcard interface cannot be a map key: one rule each, the only per-service dispatch cost.
-                requireUnique(keys, "wild " + l.iface().get() + proto + l.port(), name);
-                wildcardRules.add("fib daddr type local iifname " + ifname(l.iface().get()) + " " + proto + " dport " + l.port() + " jump " + chain);
-            } else {
-                String k = proto + " . " + l.port();
-                requireUnique(keys, "port " + k, name);
-                dispatch.get(DISPATCH_PORT).add(k + jump);
-            }
-
-            List<String> rules = new ArrayList<>();
-            if (l.address().isPresent() && l.iface().isPresent()) {
-                // The address map found the service; the interface is checked here (empty on output: returns).
-                rules.add("iifname != " + ifname(l.iface().get()) + " return");
-            }
-            rules.add("counter name \"" + chain + "\"");
-            List<Integer> slotOwners = slotOwners(sp);
-            long id = ids.get(name);
-            String ip = v6 ? "ip6" : "ip";
-            String index = index(sp, v6, proto, slotOwners.size());
-            if (s.affinity().isPresent()) {
-                renderAffinity(sp, chain, slotOwners, index, affinitySets, serviceChains, rules);
-            } else {
-                // One map family per protocol: nft 1.0.6 refuses, when adding a rule to a live table, a "meta l4proto
-                // tcp" rule whose map data is typed "th dport" (conflicting protocols tcp vs. th).
-                String shard = "slots" + (v6 ? "6_" : "4_") + proto + "_" + (id % SHARDS);
-                List<String> elems = slots.computeIfAbsent(shard, k -> new ArrayList<>());
-                for (int i = 0; i < slotOwners.size(); i++) {
-                    elems.add(id + " . " + i + " : " + tuple(sp.backends().get(slotOwners.get(i)).backend()));
-                }
-                // nft drops "meta l4proto" from its listing when the expression names tcp/udp itself (jhash).
-                String dep = sp.selection() instanceof Selection.Maglev ? "" : "meta l4proto " + proto + " ";
-                rules.add(dep + "dnat " + ip + " to numgen inc mod 1 offset " + id + " . " + index + " map @" + shard);
-            }
-            serviceChains.put(chain, new NftState.Chain(chain, "", rules));
-            if (s.snat() == Snat.MASQUERADE) {
-                for (BackendPlan b : sp.backends()) {
-                    dispatch.get(v6 ? MASQ6 : MASQ4).add(proto + " . " + b.backend().address() + " . " + b.backend().port());
+        for (int i = 0; i < services.size(); i++) {
+            ServicePlan sp = services.get(i);
+            Fragment f = fragments.get(i);
+            requireUnique(keys, f.listenKey(), sp.name());
+            for (Map.Entry<String, List<String>> e : f.elements().entrySet()) {
+                List<String> into = elements.computeIfAbsent(e.getKey(), k -> new ArrayList<>());
+                if (e.getKey().equals(MASQ4) || e.getKey().equals(MASQ6)) {
+                    // Two services may share a backend: a set element is written once.
+                    for (String x : e.getValue()) if (masqSeen.add(x)) into.add(x);
+                } else {
+                    into.addAll(e.getValue());
                 }
             }
+            for (NftState.Chain c : f.chains()) serviceChains.put(c.name(), c);
+            for (NftState.NftSet s : f.sets()) affinitySets.put(s.name(), s);
+            wildcardRules.addAll(f.preRules());
         }
 
         Map<String, NftState.NftSet> sets = new LinkedHashMap<>();
-        addMap(sets, DISPATCH4, "type ipv4_addr . inet_proto . inet_service : verdict", dispatch.get(DISPATCH4));
-        addMap(sets, DISPATCH6, "type ipv6_addr . inet_proto . inet_service : verdict", dispatch.get(DISPATCH6));
-        addMap(sets, DISPATCH_IF, "type ifname . inet_proto . inet_service : verdict", dispatch.get(DISPATCH_IF));
-        addMap(sets, DISPATCH_PORT, "type inet_proto . inet_service : verdict", dispatch.get(DISPATCH_PORT));
-        sets.put(MASQ4, new NftState.NftSet(MASQ4, false, List.of("type inet_proto . ipv4_addr . inet_service"), sortedDistinct(dispatch.get(MASQ4))));
-        sets.put(MASQ6, new NftState.NftSet(MASQ6, false, List.of("type inet_proto . ipv6_addr . inet_service"), sortedDistinct(dispatch.get(MASQ6))));
-        List<Map.Entry<String, List<String>>> shards = new ArrayList<>(slots.entrySet());
-        shards.sort(Comparator.comparingInt(e -> shardOrder(e.getKey())));
-        for (Map.Entry<String, List<String>> e : shards) {
-            String[] part = e.getKey().split("_");
+        addMap(sets, DISPATCH4, "type ipv4_addr . inet_proto . inet_service : verdict", elements.get(DISPATCH4));
+        addMap(sets, DISPATCH6, "type ipv6_addr . inet_proto . inet_service : verdict", elements.get(DISPATCH6));
+        addMap(sets, DISPATCH_IF, "type ifname . inet_proto . inet_service : verdict", elements.get(DISPATCH_IF));
+        addMap(sets, DISPATCH_PORT, "type inet_proto . inet_service : verdict", elements.get(DISPATCH_PORT));
+        addSet(sets, MASQ4, "type inet_proto . ipv4_addr . inet_service", elements.get(MASQ4));
+        addSet(sets, MASQ6, "type inet_proto . ipv6_addr . inet_service", elements.get(MASQ6));
+        addSet(sets, REJECT4, "type ipv4_addr . inet_proto . inet_service", elements.get(REJECT4));
+        addSet(sets, REJECT6, "type ipv6_addr . inet_proto . inet_service", elements.get(REJECT6));
+        addSet(sets, REJECT_IF, "type ifname . inet_proto . inet_service", elements.get(REJECT_IF));
+        addSet(sets, REJECT_PORT, "type inet_proto . inet_service", elements.get(REJECT_PORT));
+        // The generation token: every partial sync swaps it in the same transaction, which fails as a whole
+        // when the table is not the one this process last wrote.
+        sets.put(NftState.GEN, new NftState.NftSet(NftState.GEN, false, List.of("type mark"), List.of()));
+        List<String> flatShards = new ArrayList<>();
+        for (String k : elements.keySet()) if (k.startsWith("flat")) flatShards.add(k);
+        flatShards.sort(Comparator.comparing(NftRenderer::flatOrder));
+        for (String shard : flatShards) {
+            String[] part = shard.split("_");
+            String ip = part[0].equals("flat6") ? "ip6" : "ip";
+            // Per-element counters: new connections and first-packet bytes per slot, summed per backend.
+            sets.put(shard, new NftState.NftSet(shard, true, List.of("typeof " + ip + " daddr . " + part[1] + " dport . numgen inc mod 2 : "
+                    + ip + " daddr . " + part[1] + " dport", "counter"), elements.get(shard)));
+        }
+        List<String> shards = new ArrayList<>();
+        for (String k : elements.keySet()) if (k.startsWith("slots")) shards.add(k);
+        shards.sort(Comparator.comparingInt(NftRenderer::shardOrder));
+        for (String shard : shards) {
+            String[] part = shard.split("_");
             String data = (part[0].equals("slots6") ? "ip6" : "ip") + " daddr . " + part[1] + " dport";
-            sets.put(e.getKey(), new NftState.NftSet(e.getKey(), true,
-                    List.of("typeof numgen inc mod 1 . numgen inc mod 2 : " + data), e.getValue()));
+            sets.put(shard, new NftState.NftSet(shard, true,
+                    List.of("typeof numgen inc mod 1 . numgen inc mod 2 : " + data, "counter"), elements.get(shard)));
         }
         sets.putAll(affinitySets);
 
@@ -165,12 +202,180 @@ public final class NftRenderer {
         chains.put("postrouting", new NftState.Chain("postrouting", "type nat hook postrouting priority srcnat; policy accept;", List.of(
                 "ct status dnat meta l4proto . ip daddr . th dport @" + MASQ4 + " masquerade",
                 "ct status dnat meta l4proto . ip6 daddr . th dport @" + MASQ6 + " masquerade")));
+        // A service with no usable backend is never dispatched, so its packets reach the filter hooks, where
+        // reject is allowed: a reset for TCP, port unreachable otherwise, at once instead of a timeout.
+        List<String> addrRejects = List.of(
+                "ip daddr . meta l4proto . th dport @" + REJECT4 + " meta l4proto tcp reject with tcp reset",
+                "ip daddr . meta l4proto . th dport @" + REJECT4 + " reject with icmp port-unreachable",
+                "ip6 daddr . meta l4proto . th dport @" + REJECT6 + " meta l4proto tcp reject with tcp reset",
+                "ip6 daddr . meta l4proto . th dport @" + REJECT6 + " reject with icmpv6 port-unreachable");
+        List<String> localRejects = new ArrayList<>(addrRejects);
+        localRejects.addAll(List.of(
+                "fib daddr type local iifname . meta l4proto . th dport @" + REJECT_IF + " meta l4proto tcp reject with tcp reset",
+                "fib daddr type local iifname . meta l4proto . th dport @" + REJECT_IF + " reject",
+                "fib daddr type local meta l4proto . th dport @" + REJECT_PORT + " meta l4proto tcp reject with tcp reset",
+                "fib daddr type local meta l4proto . th dport @" + REJECT_PORT + " reject"));
+        chains.put("rejects", new NftState.Chain("rejects", "", localRejects));
+        chains.put("rejects_addr", new NftState.Chain("rejects_addr", "", addrRejects));
+        chains.put("filter_input", new NftState.Chain("filter_input", "type filter hook input priority filter; policy accept;",
+                List.of("ct state new jump rejects")));
+        chains.put("filter_forward", new NftState.Chain("filter_forward", "type filter hook forward priority filter; policy accept;",
+                List.of("ct state new jump rejects_addr")));
+        chains.put("filter_output", new NftState.Chain("filter_output", "type filter hook output priority filter; policy accept;",
+                List.of("ct state new jump rejects_addr")));
         chains.putAll(serviceChains);
-        return NftScript.of(NftFirewallRenderer.extend(plan, new NftState(counters, sets, chains)));
+        NftScript script = NftScript.of(NftFirewallRenderer.extend(plan, new NftState(Map.of(), sets, chains)));
+        if (caching) {
+            lastFragments = fragments;
+            lastScript = script;
+            lastFirewall = firewall;
+        }
+        return script;
+    }
+
+    /** The plan's services by name; the same names in the same places as last time reuse last time's order. */
+    private List<ServicePlan> sortedByName(List<ServicePlan> input) {
+        int n = input.size();
+        boolean sameOrder = caching && lastOrder.length == n && lastInputNames.size() == n;
+        for (int i = 0; sameOrder && i < n; i++) {
+            String a = input.get(i).name();
+            String b = lastInputNames.get(i);
+            sameOrder = a == b || a.equals(b);
+        }
+        List<ServicePlan> out = new ArrayList<>(n);
+        if (sameOrder) {
+            for (int i : lastOrder) out.add(input.get(i));
+            return out;
+        }
+        Integer[] order = new Integer[n];
+        for (int i = 0; i < n; i++) order[i] = i;
+        java.util.Arrays.sort(order, Comparator.comparing(i -> input.get(i).name()));
+        for (int i : order) out.add(input.get(i));
+        if (caching) {
+            lastOrder = java.util.Arrays.stream(order).mapToInt(Integer::intValue).toArray();
+            lastInputNames = input.stream().map(ServicePlan::name).toList();
+        }
+        return out;
+    }
+
+    /** What makes two services collide: the same address, interface or port key. */
+    private static String listenKey(Service s) {
+        Listen l = s.listen();
+        String tail = s.protocol().keyword() + " " + l.port();
+        if (l.address().isPresent()) return "addr " + l.address().get() + " " + tail;
+        if (l.iface().isPresent()) return "if " + l.iface().get() + " " + tail;
+        return "port " + tail;
+    }
+
+    private static Fragment fragment(ServicePlan sp, long id) {
+        Service s = sp.service();
+        String name = Names.requireService(s.name());
+        boolean v6 = family(sp) == IpAddress.Family.V6;
+        String proto = s.protocol().keyword();
+        Listen l = s.listen();
+        Map<String, List<String>> elems = new LinkedHashMap<>();
+        List<NftState.Chain> chains = new ArrayList<>();
+        List<NftState.NftSet> sets = new ArrayList<>();
+        List<String> preRules = new ArrayList<>();
+        String comment = " comment \"" + name + "\"";
+
+        if (sp.rejects()) {
+            if (l.address().isPresent()) {
+                add(elems, v6 ? REJECT6 : REJECT4, l.address().get() + " . " + proto + " . " + l.port() + comment);
+            } else if (l.iface().isPresent() && !l.iface().get().endsWith("+")) {
+                add(elems, REJECT_IF, "\"" + Names.requireInterface(l.iface().get()) + "\" . " + proto + " . " + l.port() + comment);
+            } else if (l.iface().isEmpty()) {
+                add(elems, REJECT_PORT, proto + " . " + l.port() + comment);
+            }
+            // A wildcard interface cannot be a set key: such a service is simply not balanced while it has no backend.
+            return new Fragment(id, listenKey(s), elems, chains, sets, preRules);
+        }
+
+        List<Integer> slotOwners = slotOwners(sp);
+        String ip = v6 ? "ip6" : "ip";
+        String index = index(sp, v6, proto, slotOwners.size());
+        String target;
+        if (s.affinity().isPresent()) {
+            target = "svc_" + name;
+            List<String> rules = new ArrayList<>();
+            ifaceCheck(l, rules);
+            renderAffinity(sp, target, slotOwners, index, sets, chains, rules);
+            chains.add(0, new NftState.Chain(target, "", rules));
+        } else if (l.address().isPresent()) {
+            boolean own = sp.selection() instanceof Selection.Cycle || l.iface().isPresent();
+            // A map bound by many rules costs the kernel a walk of its elements per binding: services with a rule
+            // of their own use id-sharded maps, the shared chains' few rules the unsharded one.
+            String pick = (sp.selection() instanceof Selection.Maglev ? "maglev_" : "random_") + slotOwners.size();
+            // Each shared chain has a map of its own: a service whose slot count changes moves its elements to
+            // another small map, and a new chain's rule never binds (and makes the kernel walk) a big one.
+            String flat = "flat" + (v6 ? "6_" : "4_") + proto + "_" + (own ? String.valueOf(id % SHARDS) : pick);
+            String prefix = l.address().get() + " . " + l.port() + " . ";
+            List<String> out = new ArrayList<>(slotOwners.size());
+            for (int i = 0; i < slotOwners.size(); i++) {
+                out.add(prefix + i + (i == 0 ? comment : "") + " : " + tuple(sp.backends().get(slotOwners.get(i)).backend()));
+            }
+            elems.put(flat, out);
+            String rule = "dnat " + ip + " to " + ip + " daddr . " + proto + " dport . " + index + " map @" + flat;
+            if (own) {
+                // numgen inc keeps its counter per expression: an exact cycle needs a rule of the service's own.
+                target = "svc_" + name;
+                List<String> rules = new ArrayList<>();
+                ifaceCheck(l, rules);
+                rules.add(rule);
+                chains.add(new NftState.Chain(target, "", rules));
+            } else {
+                // Random and maglev keep no state: every service with the same method and slot count shares one chain.
+                target = "pick" + (v6 ? "6_" : "4_") + proto + "_" + pick;
+                chains.add(new NftState.Chain(target, "", List.of(rule)));
+            }
+        } else {
+            target = "svc_" + name;
+            // One map family per protocol: nft 1.0.6 refuses, when adding a rule to a live table, a "meta l4proto
+            // tcp" rule whose map data is typed "th dport" (conflicting protocols tcp vs. th).
+            String shard = "slots" + (v6 ? "6_" : "4_") + proto + "_" + (id % SHARDS);
+            List<String> out = new ArrayList<>(slotOwners.size());
+            for (int i = 0; i < slotOwners.size(); i++) {
+                out.add(id + " . " + i + (i == 0 ? comment : "") + " : " + tuple(sp.backends().get(slotOwners.get(i)).backend()));
+            }
+            elems.put(shard, out);
+            // nft drops "meta l4proto" from its listing when the expression names tcp/udp itself (jhash).
+            String dep = sp.selection() instanceof Selection.Maglev ? "" : "meta l4proto " + proto + " ";
+            chains.add(new NftState.Chain(target, "", List.of(
+                    dep + "dnat " + ip + " to numgen inc mod 1 offset " + id + " . " + index + " map @" + shard)));
+        }
+
+        String jump = " : jump " + target;
+        if (l.address().isPresent()) {
+            add(elems, v6 ? DISPATCH6 : DISPATCH4, l.address().get() + " . " + proto + " . " + l.port() + jump);
+        } else if (l.iface().isPresent() && !l.iface().get().endsWith("+")) {
+            add(elems, DISPATCH_IF, "\"" + Names.requireInterface(l.iface().get()) + "\" . " + proto + " . " + l.port() + jump);
+        } else if (l.iface().isPresent()) {
+            // A wildcard interface cannot be a map key: one rule each, the only per-service dispatch cost.
+            preRules.add("fib daddr type local iifname " + ifname(l.iface().get()) + " " + proto + " dport " + l.port() + " jump " + target);
+        } else {
+            add(elems, DISPATCH_PORT, proto + " . " + l.port() + jump);
+        }
+        if (s.snat() == Snat.MASQUERADE) {
+            for (BackendPlan b : sp.backends()) {
+                add(elems, v6 ? MASQ6 : MASQ4, proto + " . " + b.backend().address() + " . " + b.backend().port());
+            }
+        }
+        return new Fragment(id, listenKey(s), elems, chains, sets, preRules);
+    }
+
+    private static void ifaceCheck(Listen l, List<String> rules) {
+        if (l.address().isPresent() && l.iface().isPresent()) {
+            // The address map found the service; the interface is checked here (empty on output: returns).
+            rules.add("iifname != " + ifname(l.iface().get()) + " return");
+        }
+    }
+
+    private static void add(Map<String, List<String>> elems, String set, String element) {
+        elems.computeIfAbsent(set, k -> new ArrayList<>()).add(element);
     }
 
     private static void renderAffinity(ServicePlan sp, String chain, List<Integer> slotOwners, String index,
-                                       Map<String, NftState.NftSet> sets, Map<String, NftState.Chain> chains,
+                                       List<NftState.NftSet> sets, List<NftState.Chain> chains,
                                        List<String> serviceRules) {
         Service s = sp.service();
         boolean v6 = family(sp) == IpAddress.Family.V6;
@@ -180,11 +385,11 @@ public final class NftRenderer {
             Backend b = bp.backend();
             String bc = "aff_" + s.name() + "_" + hex(b);
             backendChains.add(bc);
-            sets.put(bc, new NftState.NftSet(bc, false, List.of(
+            sets.add(new NftState.NftSet(bc, false, List.of(
                     v6 ? "type ipv6_addr" : "type ipv4_addr", "size 65535", "flags dynamic,timeout",
                     "timeout " + nftDuration(s.affinity().get())), List.of()));
             serviceRules.add(saddr + " @" + bc + " goto " + bc);
-            chains.put(bc, new NftState.Chain(bc, "", List.of(
+            chains.add(new NftState.Chain(bc, "", List.of(
                     "update @" + bc + " { " + saddr + " }",
                     "meta l4proto " + s.protocol().keyword() + " dnat " + (v6 ? "ip6" : "ip") + " to " + b.endpoint())));
         }
@@ -235,9 +440,11 @@ public final class NftRenderer {
     }
 
     static IpAddress.Family family(ServicePlan sp) {
-        IpAddress.Family f = sp.backends().get(0).backend().address().family();
-        for (BackendPlan b : sp.backends()) {
-            if (b.backend().address().family() != f) {
+        // A rejecting service has no usable backend left; its configured ones still say which family it is.
+        List<Backend> all = sp.rejects() ? sp.service().backends() : sp.backends().stream().map(BackendPlan::backend).toList();
+        IpAddress.Family f = all.get(0).address().family();
+        for (Backend b : all) {
+            if (b.address().family() != f) {
                 throw new IllegalArgumentException("service " + sp.name() + " mixes IPv4 and IPv6 backends");
             }
         }
@@ -255,13 +462,21 @@ public final class NftRenderer {
         sets.put(name, new NftState.NftSet(name, true, List.of(type), elems));
     }
 
-    private static List<String> sortedDistinct(List<String> xs) {
-        return xs.stream().distinct().sorted().toList();
+    private static void addSet(Map<String, NftState.NftSet> sets, String name, String type, List<String> elems) {
+        sets.put(name, new NftState.NftSet(name, false, List.of(type), elems));
+    }
+
+    /** flat maps by family, protocol, then id shards in number order, then shared-chain maps by method and size. */
+    private static String flatOrder(String name) {
+        String[] part = name.split("_");
+        String tail = part.length == 3 ? String.format("0%08d", Integer.parseInt(part[2]))
+                : "1" + part[2] + String.format("%08d", Integer.parseInt(part[3]));
+        return part[0] + "_" + part[1] + "_" + tail;
     }
 
     private static int shardOrder(String shard) {
         String[] part = shard.split("_");
-        return (part[0].equals("slots6") ? 2_000_000 : 0) + (part[1].equals("udp") ? 1_000_000 : 0) + Integer.parseInt(part[2]);
+        return (part[0].endsWith("6") ? 2_000_000 : 0) + (part[1].equals("udp") ? 1_000_000 : 0) + Integer.parseInt(part[2]);
     }
 
     private static String ifname(String iface) {

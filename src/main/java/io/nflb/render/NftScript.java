@@ -2,12 +2,33 @@ package io.nflb.render;
 
 /**
  * What nflb wants in nftables: the whole {@code table inet nflb} as a script ({@link #text()}) and the same
- * objects in structured form ({@link #state()}) for the kernel step's comparison with what is live.
+ * objects in structured form ({@link #state()}) for the kernel step's comparison with what is live. The text
+ * is built on first use: a partial sync sends a difference and never needs the whole script.
  */
-public record NftScript(NftState state, String text) {
+public final class NftScript {
+
+    private final NftState state;
+    private volatile String text;
+
+    private NftScript(NftState state) {
+        this.state = state;
+    }
 
     public static NftScript of(NftState state) {
-        return new NftScript(state, state.toText());
+        return new NftScript(state);
+    }
+
+    public NftState state() {
+        return state;
+    }
+
+    public String text() {
+        String t = text;
+        if (t == null) {
+            t = state.toText();
+            text = t;
+        }
+        return t;
     }
 
     /**
@@ -16,6 +37,6 @@ public record NftScript(NftState state, String text) {
      */
     public String fullReplace() {
         return "table " + NftState.FAMILY + " " + NftState.TABLE + " {\n}\n"
-                + "delete table " + NftState.FAMILY + " " + NftState.TABLE + "\n" + text;
+                + "delete table " + NftState.FAMILY + " " + NftState.TABLE + "\n" + text();
     }
 }

@@ -7,7 +7,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
-import java.util.TreeSet;
 
 /**
  * The objects of nflb's nft table, in the exact text nft 1.0.6 prints them ({@code nft -s list table}).
@@ -19,6 +18,9 @@ public record NftState(Map<String, String> counters, Map<String, NftSet> sets, M
 
     public static final String FAMILY = "inet";
     public static final String TABLE = "nflb";
+    /** The set holding the generation token of the last write (see NftKernel); its elements are never compared. */
+    public static final String GEN = "gen";
+    private static final java.util.regex.Pattern ELEMENT_COUNTER = java.util.regex.Pattern.compile(" counter(?: packets \\d+ bytes \\d+)?");
 
     public NftState {
         counters = Collections.unmodifiableMap(new LinkedHashMap<>(counters));
@@ -47,18 +49,25 @@ public record NftState(Map<String, String> counters, Map<String, NftSet> sets, M
             return header.stream().anyMatch(h -> h.startsWith("flags") && h.contains("dynamic"));
         }
 
-        public Set<String> elementSet() {
-            return dynamic() ? Set.of() : new TreeSet<>(elements);
+        /** Whether the kernel fills or owns the elements: they are never compared or written from here. */
+        public boolean unmanaged() {
+            return dynamic() || name.equals(GEN);
         }
 
-        /** The key part of an element: what {@code delete element} needs. */
+        public Set<String> elementSet() {
+            return unmanaged() ? Set.of() : new java.util.HashSet<>(elements);
+        }
+
+        /** The key part of an element, without its comment: what {@code delete element} needs. */
         public static String key(String element) {
             int i = element.indexOf(" : ");
-            return i < 0 ? element : element.substring(0, i);
+            String k = i < 0 ? element : element.substring(0, i);
+            int c = k.indexOf(" comment \"");
+            return c < 0 ? k : k.substring(0, c);
         }
 
         boolean sameAs(NftSet o) {
-            return map == o.map && header.equals(o.header) && elementSet().equals(o.elementSet());
+            return map == o.map && header.equals(o.header) && (elements.equals(o.elements) || elementSet().equals(o.elementSet()));
         }
     }
 
@@ -99,7 +108,7 @@ public record NftState(Map<String, String> counters, Map<String, NftSet> sets, M
     static void appendSet(StringBuilder sb, NftSet s, String indent) {
         sb.append(indent).append(s.map() ? "map " : "set ").append(s.name()).append(" {\n");
         for (String h : s.header()) sb.append(indent).append('\t').append(h).append('\n');
-        if (!s.elements().isEmpty() && !s.dynamic()) {
+        if (!s.elements().isEmpty() && !s.unmanaged()) {
             sb.append(indent).append("\telements = { ");
             for (int i = 0; i < s.elements().size(); i++) {
                 if (i > 0) sb.append(i % 4 == 0 ? ",\n" + indent + "\t\t     " : ", ");
@@ -123,6 +132,11 @@ public record NftState(Map<String, String> counters, Map<String, NftSet> sets, M
      * listing foreign, reported as an {@link IllegalArgumentException}.
      */
     public static NftState parse(String text) {
+        return parse(text, false);
+    }
+
+    /** As {@link #parse(String)}, keeping each element's "counter packets N bytes M" when {@code counters}. */
+    public static NftState parse(String text, boolean withCounters) {
         List<String> lines = logicalLines(text);
         Map<String, String> counters = new LinkedHashMap<>();
         Map<String, NftSet> sets = new LinkedHashMap<>();
@@ -142,7 +156,7 @@ public record NftState(Map<String, String> counters, Map<String, NftSet> sets, M
             i++;
             switch (w[0]) {
                 case "counter" -> counters.put(w[1], w[1]);
-                case "set", "map" -> sets.put(w[1], parseSet(w[1], w[0].equals("map"), body));
+                case "set", "map" -> sets.put(w[1], parseSet(w[1], w[0].equals("map"), body, withCounters));
                 case "chain" -> chains.put(w[1], parseChain(w[1], body));
                 default -> throw new IllegalArgumentException("unexpected object: " + line);
             }
@@ -150,7 +164,7 @@ public record NftState(Map<String, String> counters, Map<String, NftSet> sets, M
         return new NftState(counters, sets, chains);
     }
 
-    private static NftSet parseSet(String name, boolean map, List<String> body) {
+    private static NftSet parseSet(String name, boolean map, List<String> body, boolean counters) {
         List<String> header = new ArrayList<>();
         List<String> elements = new ArrayList<>();
         for (String b : body) {
@@ -158,7 +172,8 @@ public record NftState(Map<String, String> counters, Map<String, NftSet> sets, M
                 String inner = b.substring("elements = {".length(), b.length() - 1).strip();
                 for (String e : inner.split(",")) {
                     String t = e.strip();
-                    if (!t.isEmpty()) elements.add(t);
+                    // Per-element counters are state, not configuration: "-s" prints a bare "counter", plain listings the values.
+                    if (!t.isEmpty()) elements.add(counters ? t : ELEMENT_COUNTER.matcher(t).replaceFirst(""));
                 }
             } else {
                 header.add(b);

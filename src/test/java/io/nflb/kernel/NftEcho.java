@@ -25,6 +25,7 @@ public final class NftEcho {
 
     public static void main(String[] args) throws Exception {
         if (args[0].equals("serve")) serve(args);
+        else if (args[0].equals("probe")) probe(args);
         else connect(args);
     }
 
@@ -85,5 +86,40 @@ public final class NftEcho {
         }
         seen.forEach((k, v) -> System.out.println(k + " " + v));
         System.out.println("retries " + retries);
+    }
+
+    /**
+     * probe tcp|udp ADDR PORT: one attempt, 3 s at most; prints "refused MS" (TCP reset), "unreachable MS"
+     * (ICMP port unreachable on a connected UDP socket), "open MS" or "timeout MS", and how long it took.
+     */
+    private static void probe(String[] args) throws Exception {
+        InetSocketAddress to = new InetSocketAddress(args[2], Integer.parseInt(args[3]));
+        long t0 = System.nanoTime();
+        String what;
+        if (args[1].equals("tcp")) {
+            try (Socket s = new Socket()) {
+                s.connect(to, 3000);
+                what = "open";
+            } catch (java.net.ConnectException e) {
+                what = e.getMessage() != null && e.getMessage().contains("refused") ? "refused" : "other:" + e.getMessage();
+            } catch (java.net.SocketTimeoutException e) {
+                what = "timeout";
+            } catch (java.io.IOException e) {
+                what = "other:" + e.getMessage().replace(' ', '_');
+            }
+        } else {
+            try (java.net.DatagramSocket d = new java.net.DatagramSocket()) {
+                d.connect(to);
+                d.setSoTimeout(3000);
+                d.send(new java.net.DatagramPacket(new byte[]{1}, 1));
+                d.receive(new java.net.DatagramPacket(new byte[64], 64));
+                what = "open";
+            } catch (java.net.PortUnreachableException e) {
+                what = "unreachable";
+            } catch (java.net.SocketTimeoutException e) {
+                what = "timeout";
+            }
+        }
+        System.out.println(what + " " + (System.nanoTime() - t0) / 1_000_000);
     }
 }

@@ -73,7 +73,16 @@ class NftTrafficTest {
                     "192.168.2.3 via 192.168.2.1", 200,
                     "192.168.2.4 via 192.168.2.1", 300));
             // The nat chain sees the first packet of each connection only; a refused early attempt counts too.
-            assertThat(k.counters().get("svc_web").packets()).isEqualTo(CONNECTIONS + retries);
+            List<NftKernel.BackendCounter> counted = k.backendCounters();
+            assertThat(counted).extracting(NftKernel.BackendCounter::service).containsOnly("web");
+            assertThat(counted.stream().mapToLong(NftKernel.BackendCounter::packets).sum()).isEqualTo(CONNECTIONS + retries);
+            Map<String, Long> perBackend = new TreeMap<>();
+            for (NftKernel.BackendCounter b : counted) perBackend.put(b.endpoint(), b.packets());
+            assertThat(perBackend).containsOnlyKeys("192.168.2.2:8080", "192.168.2.3:8080", "192.168.2.4:8080");
+            assertThat(perBackend.get("192.168.2.2:8080")).isBetween(100L, 100L + retries);
+            assertThat(perBackend.get("192.168.2.3:8080")).isBetween(200L, 200L + retries);
+            assertThat(perBackend.get("192.168.2.4:8080")).isBetween(300L, 300L + retries);
+            assertThat(counted).allMatch(b -> b.bytes() >= 40 * b.packets(), "a SYN is at least 40 bytes");
         }
     }
 

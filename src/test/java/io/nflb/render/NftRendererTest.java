@@ -89,4 +89,26 @@ public class NftRendererTest {
             assertThat(shares.get("10.1." + i / 250 + "." + (i % 250 + 1) + ":80")).as("backend %d", i).isEqualTo(Rational.of(weights.get(i), total));
         }
     }
+
+    /** A long-lived renderer (cached fragments, order, ids) must write exactly what a fresh one writes. */
+    @org.junit.jupiter.api.Test
+    void cachedRenderEqualsAFreshOneThroughChangesReordersAndRenames() {
+        NftRenderer cached = new NftRenderer();
+        java.util.List<io.nflb.plan.Plan> plans = new java.util.ArrayList<>(NftGoldenCases.all().values());
+        io.nflb.plan.Plan two = NftGoldenCases.all().get("two-services");
+        java.util.List<io.nflb.plan.ServicePlan> reversed = new java.util.ArrayList<>(two.services());
+        java.util.Collections.reverse(reversed);
+        plans.add(two);
+        plans.add(new io.nflb.plan.Plan(reversed));
+        plans.add(two);
+        plans.add(NftGoldenCases.all().get("random"));
+        plans.add(NftGoldenCases.all().get("random"));
+        for (io.nflb.plan.Plan p : plans) {
+            org.assertj.core.api.Assertions.assertThat(cached.renderCached(p).text()).isEqualTo(NftRenderer.render(p).text());
+        }
+        // An unchanged plan gives back the very same script: nothing to compare, nothing to send.
+        org.assertj.core.api.Assertions.assertThat(cached.renderCached(two)).isNotSameAs(cached.renderCached(plans.get(0)));
+        NftScript a = cached.renderCached(two);
+        org.assertj.core.api.Assertions.assertThat(cached.renderCached(two)).isSameAs(a);
+    }
 }
