@@ -57,6 +57,6 @@ class FirewallGoldenTest {
                 s.service().name(), s.service().protocol(), s.service().listen(), s.service().scheduler(), s.service().snat(),
                 s.service().backends()))).toList());
         assertThat(iptables(bare)).doesNotContain("*filter", "NFLB-INPUT", "NFLB-LIM");
-        assertThat(NftRenderer.render(bare).text()).doesNotContain("fw_", "limits", "hook input", "hook forward");
+        assertThat(NftRenderer.render(bare).text()).doesNotContain("fw_", "limits", "policy drop");
     }
 }
