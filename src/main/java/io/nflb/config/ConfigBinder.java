@@ -48,6 +48,9 @@ final class ConfigBinder {
     private record Catch(Protocol protocol, Listen listen) {
     }
 
+    /** The config's backend, known before its services are bound: some schedulers need one. */
+    private BackendKind backendKind = BackendKind.AUTO;
+
     ConfigBinder(Problems problems) {
         this.problems = problems;
     }
@@ -57,6 +60,7 @@ final class ConfigBinder {
             int mark = problems.mark();
             Optional<BackendKind> backend = m.optional("backend", BackendKind.AUTO,
                     n -> n.keyword("backend", List.of(BackendKind.values()), BackendKind::keyword));
+            backendKind = backend.orElse(BackendKind.AUTO);
             Optional<List<Service>> services = m.require("services", this::services);
             Optional<Firewall> firewall = m.optional("firewall", new FirewallBinder(problems)::firewall);
             return problems.buildIfNoneSince(mark, () -> new Config(backend.get(), services.get(), firewall));
@@ -79,7 +83,12 @@ final class ConfigBinder {
                     n -> n.keyword("protocol", List.of(Protocol.values()), Protocol::keyword));
             Optional<Listen> listen = m.require("listen", this::listen);
             Optional<Scheduler> scheduler = m.optional("scheduler", Scheduler.ROUND_ROBIN,
-                    n -> n.keyword("scheduler", List.of(Scheduler.values()), Scheduler::keyword));
+                    n -> n.keyword("scheduler", List.of(Scheduler.values()), Scheduler::keyword).filter(s -> {
+                        // iptables has no hash of the client to index a table with; say so here, not at apply time.
+                        if (s != Scheduler.MAGLEV || backendKind != BackendKind.IPTABLES) return true;
+                        n.error("scheduler 'maglev' needs 'backend: nftables' (or auto); iptables has no per-packet hash to index its table");
+                        return false;
+                    }));
             Optional<Snat> snat = m.optional("snat", Snat.NONE,
                     n -> n.keyword("snat", List.of(Snat.values()), Snat::keyword));
             Optional<Duration> affinity = m.optional("affinity",

@@ -192,6 +192,9 @@ class ConfigErrorsTest {
                         List.of("t.yaml:5:26: table_size 5 must be larger than the sum of weights, 5")),
                 arguments("table size too big", maglev("maglev", 131101),
                         List.of("t.yaml:5:26: table_size 131101 is out of range; expected 2..131071")),
+                arguments("maglev on iptables", "backend: iptables\n" + service("scheduler: maglev"),
+                        List.of("t.yaml:6:16: scheduler 'maglev' needs 'backend: nftables' (or auto); iptables has no"
+                                + " per-packet hash to index its table")),
                 arguments("maglev settings without maglev", maglev("random", 251),
                         List.of("t.yaml:5:13: maglev settings need 'scheduler: maglev', found 'scheduler: random'")),
                 // durations

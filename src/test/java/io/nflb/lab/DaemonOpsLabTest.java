@@ -6,6 +6,8 @@ import io.nflb.kernel.Exec;
 import io.nflb.testing.KernelTests;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -142,8 +144,10 @@ class DaemonOpsLabTest {
         }
     }
 
-    @Test
-    void aUdpFlowPinnedToABackendThatGoesDownMovesToALiveOne() throws Exception {
+    @ParameterizedTest
+    @ValueSource(strings = {"iptables", "nftables"})
+    void aUdpFlowPinnedToABackendThatGoesDownMovesToALiveOne(String backend) throws Exception {
+        KernelTests.require("nft");
         String prefix = prefix("udp");
         Path dir = Files.createTempDirectory("nflb-udp");
         Path yaml = dir.resolve("nflb.yaml");
@@ -151,7 +155,7 @@ class DaemonOpsLabTest {
         // The exec checks fail once a flag file exists; the server itself keeps running and answering, so
         // only the conntrack clean-up can move the flow away from it.
         Files.writeString(yaml, """
-                backend: iptables
+                backend: %s
                 services:
                   - name: dns
                     protocol: udp
@@ -160,14 +164,14 @@ class DaemonOpsLabTest {
                     backends:
                       - {address: %s, health: {type: exec, command: [test, "!", "-e", "%s/down-s1"], interval: 200ms, timeout: 150ms, rise: 2, fall: 2}}
                       - {address: %s, health: {type: exec, command: [test, "!", "-e", "%s/down-s2"], interval: 200ms, timeout: 150ms, rise: 2, fall: 2}}
-                """.formatted(VIP, Topology.serverAddress(0), dir, Topology.serverAddress(1), dir));
+                """.formatted(backend, VIP, Topology.serverAddress(0), dir, Topology.serverAddress(1), dir));
         try (Topology topology = Topology.build(prefix, 2); Servers servers = new Servers(topology, 5353, true)) {
             servers.startAll();
             Exec router = Exec.inNetns(topology.router());
             Process daemon = startDaemon(router, yaml, dir, dir.resolve("nflb.sock"), log);
             Process flow = null;
             try {
-                await(router, r -> r.contains("192.168.2.2:5353") && r.contains("192.168.2.3:5353"), Duration.ofSeconds(30), log);
+                awaitLog(log, "started with");
                 Path out = dir.resolve("flow.out");
                 flow = new ProcessBuilder(Exec.inNetns(topology.client()).command(Servers.java("io.nflb.lab.UdpFlow",
                         VIP, "5353", "40053", "8", "100"))).redirectErrorStream(true).redirectOutput(out.toFile()).start();
@@ -184,7 +188,7 @@ class DaemonOpsLabTest {
                 assertThat(firstOther).as("the flow moved to " + other).isPositive();
                 assertThat(answers.subList(firstOther, answers.size())).as("and stayed there").containsOnly("answer " + other);
                 assertThat(answers.size() - firstOther).as("answers from the live backend").isGreaterThan(10);
-                System.out.printf("udp clean-up: the flow got %d answers from %s, then %d from %s after it went down%n",
+                System.out.printf("udp clean-up (" + backend + "): the flow got %d answers from %s, then %d from %s after it went down%n",
                         firstOther, pinned, answers.size() - firstOther, other);
             } finally {
                 if (flow != null) flow.destroyForcibly();
