@@ -7,6 +7,7 @@ import io.nflb.plan.Plan;
 import io.nflb.plan.Planner;
 import io.nflb.render.NftRenderer;
 import io.nflb.testing.Netns;
+import io.nflb.testing.Routed;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -184,21 +185,10 @@ public final class NftCostBench {
     static double connPerSec(String scheduler, int fillers) throws Exception {
         Path work = Files.createTempDirectory("nflb-bench-");
         try (Netns client = Netns.create("fpc"); Netns router = Netns.create("fpr"); Netns server = Netns.create("fps")) {
+            Routed.wire(client, router, server, List.of("192.168.2.2", "192.168.2.3"));
             Exec r = router.exec();
-            r.check(List.of("ip", "link", "add", "rc", "type", "veth", "peer", "name", "cr", "netns", client.name()));
-            r.check(List.of("ip", "link", "add", "rs", "type", "veth", "peer", "name", "sr", "netns", server.name()));
-            r.check(List.of("ip", "addr", "add", "10.0.1.1/24", "dev", "rc"));
-            r.check(List.of("ip", "addr", "add", "192.168.2.1/24", "dev", "rs"));
-            r.check(List.of("ip", "link", "set", "rc", "up"));
-            r.check(List.of("ip", "link", "set", "rs", "up"));
-            r.check(List.of("sysctl", "-q", "-w", "net.ipv4.ip_forward=1"));
             Exec c = client.exec();
-            c.check(List.of("ip", "addr", "add", "10.0.1.2/24", "dev", "cr"));
-            c.check(List.of("ip", "link", "set", "cr", "up"));
-            c.check(List.of("ip", "route", "add", "default", "via", "10.0.1.1"));
             Exec s = server.exec();
-            for (String a : List.of("192.168.2.2", "192.168.2.3")) s.check(List.of("ip", "addr", "add", a + "/24", "dev", "sr"));
-            s.check(List.of("ip", "link", "set", "sr", "up"));
             s.check(List.of("ip", "route", "add", "default", "via", "192.168.2.1"));
             Path conf = work.resolve("nginx.conf");
             Files.writeString(conf, "worker_processes 1;\npid " + work.resolve("nginx.pid") + ";\nerror_log " + work.resolve("error.log")

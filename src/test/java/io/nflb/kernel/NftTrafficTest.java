@@ -5,6 +5,7 @@ import io.nflb.model.Scheduler;
 import io.nflb.model.Snat;
 import io.nflb.testing.KernelTests;
 import io.nflb.testing.Netns;
+import io.nflb.testing.Routed;
 import org.junit.jupiter.api.Test;
 
 import java.nio.file.Path;
@@ -29,23 +30,10 @@ class NftTrafficTest {
     void roundRobinOneTwoThreeSplitsSixHundredConnectionsExactly() throws Exception {
         KernelTests.require("nft", "ip", "sysctl");
         try (Netns client = Netns.create("cli"); Netns router = Netns.create("rtr"); Netns server = Netns.create("srv")) {
+            Routed.wire(client, router, server, List.of("192.168.2.2", "192.168.2.3", "192.168.2.4"));
             Exec r = router.exec();
-            r.check(List.of("ip", "link", "add", "rc", "type", "veth", "peer", "name", "cr", "netns", client.name()));
-            r.check(List.of("ip", "link", "add", "rs", "type", "veth", "peer", "name", "sr", "netns", server.name()));
-            r.check(List.of("ip", "addr", "add", "10.0.1.1/24", "dev", "rc"));
-            r.check(List.of("ip", "addr", "add", "192.168.2.1/24", "dev", "rs"));
-            r.check(List.of("ip", "link", "set", "rc", "up"));
-            r.check(List.of("ip", "link", "set", "rs", "up"));
-            r.check(List.of("sysctl", "-q", "-w", "net.ipv4.ip_forward=1"));
             Exec c = client.exec();
-            c.check(List.of("ip", "addr", "add", "10.0.1.2/24", "dev", "cr"));
-            c.check(List.of("ip", "link", "set", "cr", "up"));
-            c.check(List.of("ip", "route", "add", "default", "via", "10.0.1.1"));
             Exec s = server.exec();
-            for (String a : List.of("192.168.2.2", "192.168.2.3", "192.168.2.4")) {
-                s.check(List.of("ip", "addr", "add", a + "/24", "dev", "sr"));
-            }
-            s.check(List.of("ip", "link", "set", "sr", "up"));
 
             NftKernel k = new NftKernel(r);
             k.apply(plan(service("web", Protocol.TCP, listen("10.0.0.1", 80, null), Scheduler.ROUND_ROBIN, Snat.MASQUERADE,
