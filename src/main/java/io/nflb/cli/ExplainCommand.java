@@ -36,7 +36,10 @@ final class ExplainCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         Config c = config.load();
         Plan plan = Planner.plan(c);
-        if (c.backend() == BackendKind.NFTABLES) {
+        // With backend: auto, explain the rules apply would load here, not the iptables ones by default.
+        boolean nft = c.backend() == BackendKind.NFTABLES
+                || (c.backend() == BackendKind.AUTO && io.nflb.daemon.Dataplanes.nftWorks(io.nflb.kernel.Exec.host()));
+        if (nft) {
             System.out.print(explainNft(plan, output.json));
             return Main.OK;
         }
