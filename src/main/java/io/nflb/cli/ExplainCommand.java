@@ -14,6 +14,8 @@ import io.nflb.plan.ServicePlan;
 import io.nflb.render.IptablesRenderer;
 import io.nflb.render.IptablesRuleset;
 import io.nflb.render.NftRenderer;
+import io.nflb.daemon.Dataplanes;
+import io.nflb.kernel.Exec;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 
@@ -37,9 +39,7 @@ final class ExplainCommand implements Callable<Integer> {
         Config c = config.load();
         Plan plan = Planner.plan(c);
         // With backend: auto, explain the rules apply would load here, not the iptables ones by default.
-        boolean nft = c.backend() == BackendKind.NFTABLES
-                || (c.backend() == BackendKind.AUTO && io.nflb.daemon.Dataplanes.nftWorks(io.nflb.kernel.Exec.host()));
-        if (nft) {
+        if (Dataplanes.resolve(c.backend(), Exec.host()) == BackendKind.NFTABLES) {
             System.out.print(explainNft(plan, output.json));
             return Main.OK;
         }

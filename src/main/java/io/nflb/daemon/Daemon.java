@@ -5,7 +5,7 @@ import io.nflb.kernel.Exec;
 import io.nflb.model.Backend;
 import io.nflb.model.Config;
 import io.nflb.model.HealthCheck;
-import io.nflb.model.IpAddress;
+import io.nflb.model.HostPort;
 import io.nflb.model.Service;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -126,37 +126,14 @@ public final class Daemon implements AutoCloseable {
         Service service = config.services().stream().filter(s -> s.name().equals(serviceName)).findFirst()
                 .orElseThrow(() -> new IllegalArgumentException("no service " + serviceName + "; there are: "
                         + String.join(", ", config.services().stream().map(Service::name).toList())));
-        String addressText = spec;
-        Integer port = null;
-        if (spec.startsWith("[")) {
-            int end = spec.indexOf(']');
-            if (end < 0) throw new IllegalArgumentException("'" + spec + "': a '[' without its ']'");
-            addressText = spec.substring(1, end);
-            String rest = spec.substring(end + 1);
-            if (!rest.isEmpty()) {
-                if (!rest.startsWith(":")) throw new IllegalArgumentException("'" + spec + "': expected ':PORT' after ']'");
-                port = parsePort(spec, rest.substring(1));
-            }
-        } else if (spec.indexOf(':') >= 0 && spec.indexOf(':') == spec.lastIndexOf(':')) {
-            addressText = spec.substring(0, spec.indexOf(':'));
-            port = parsePort(spec, spec.substring(spec.indexOf(':') + 1));
-        }
-        IpAddress address = IpAddress.parse(addressText)
-                .orElseThrow(() -> new IllegalArgumentException("'" + spec + "' is not an IP address (ADDRESS[:PORT], [V6]:PORT)"));
-        Integer wantedPort = port;
+        HostPort wanted = HostPort.parse(spec);
         List<Backend> matches = service.backends().stream()
-                .filter(b -> b.address().equals(address) && (wantedPort == null || b.port() == wantedPort)).toList();
+                .filter(b -> b.address().equals(wanted.address()) && (wanted.port().isEmpty() || b.port() == wanted.port().getAsInt()))
+                .toList();
         if (matches.size() == 1) return Reconciler.key(service, matches.get(0));
         String all = String.join(", ", service.backends().stream().map(Backend::endpoint).toList());
         if (matches.isEmpty()) throw new IllegalArgumentException("service " + serviceName + " has no backend " + spec + "; it has: " + all);
         throw new IllegalArgumentException("service " + serviceName + " has several backends at " + spec + "; add the port: " + all);
-    }
-
-    private static int parsePort(String spec, String text) {
-        if (!text.matches("[0-9]{1,5}") || Integer.parseInt(text) < 1 || Integer.parseInt(text) > 65535) {
-            throw new IllegalArgumentException("'" + spec + "': '" + text + "' is not a port (1-65535)");
-        }
-        return Integer.parseInt(text);
     }
 
     public long generation() {

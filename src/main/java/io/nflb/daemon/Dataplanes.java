@@ -17,11 +17,13 @@ public final class Dataplanes {
             + "\t\tdnat ip to ip daddr . tcp dport . numgen inc mod 2 map @m\n\t}\n}\n";
 
     public static Dataplane forKind(BackendKind kind, Exec exec) {
-        return switch (kind) {
-            case IPTABLES -> new IptablesDataplane(exec);
-            case NFTABLES -> new NftDataplane(exec);
-            case AUTO -> nftWorks(exec) ? new NftDataplane(exec) : new IptablesDataplane(exec);
-        };
+        return resolve(kind, exec) == BackendKind.NFTABLES ? new NftDataplane(exec) : new IptablesDataplane(exec);
+    }
+
+    /** The backend {@code kind} means here: auto becomes nftables when nft works in {@code exec}'s namespace. */
+    public static BackendKind resolve(BackendKind kind, Exec exec) {
+        if (kind != BackendKind.AUTO) return kind;
+        return nftWorks(exec) ? BackendKind.NFTABLES : BackendKind.IPTABLES;
     }
 
     /**

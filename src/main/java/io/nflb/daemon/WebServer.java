@@ -2,6 +2,7 @@ package io.nflb.daemon;
 
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
+import io.nflb.model.HostPort;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -62,14 +63,9 @@ public final class WebServer implements AutoCloseable {
 
     /** "HOST:PORT" with the host an IP literal ([v6] in brackets); a name would need a resolver the router may lack. */
     public static InetSocketAddress parseAddress(String text) {
-        int colon = text.lastIndexOf(':');
-        if (colon < 1) throw new IllegalArgumentException("'" + text + "' is not HOST:PORT");
-        String host = text.substring(0, colon);
-        if (host.startsWith("[") && host.endsWith("]")) host = host.substring(1, host.length() - 1);
-        String port = text.substring(colon + 1);
-        if (io.nflb.model.IpAddress.parse(host).isEmpty()) throw new IllegalArgumentException("'" + host + "' is not an IP address");
-        if (!port.matches("[0-9]{1,5}") || Integer.parseInt(port) > 65535) throw new IllegalArgumentException("'" + port + "' is not a port");
-        return new InetSocketAddress(host, Integer.parseInt(port));
+        HostPort hp = text.indexOf(':') < 0 ? null : HostPort.parse(text);
+        if (hp == null || hp.port().isEmpty()) throw new IllegalArgumentException("'" + text + "' is not HOST:PORT");
+        return new InetSocketAddress(hp.address().toString(), hp.port().getAsInt());
     }
 
     private static void send(HttpExchange ex, int status, String type, byte[] body) throws IOException {
