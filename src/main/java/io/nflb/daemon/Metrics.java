@@ -77,7 +77,10 @@ public final class Metrics {
         GaugeWithCallback.builder().name("nflb_service_rejecting")
                 .help("1 when the service has no usable backend and refuses new connections at once")
                 .labelNames("service")
-                .callback(cb -> daemon.services().forEach(s -> cb.call(daemon.rejecting().contains(s) ? 1 : 0, s)))
+                .callback(cb -> {
+                    java.util.Set<String> rejecting = java.util.Set.copyOf(daemon.rejecting());
+                    daemon.services().forEach(s -> cb.call(rejecting.contains(s) ? 1 : 0, s));
+                })
                 .register(registry);
         CounterWithCallback.builder().name("nflb_backend_connections_total")
                 .help("New connections sent to the backend, from the kernel's rule counters (reset when its rules are rewritten)")

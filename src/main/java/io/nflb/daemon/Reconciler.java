@@ -179,7 +179,10 @@ public final class Reconciler {
 
     /** Services that refuse new connections now because none of their backends is usable. */
     public synchronized List<String> rejecting() {
-        return plan().services().stream().filter(ServicePlan::rejects).map(ServicePlan::name).toList();
+        // The same rule plan() follows (no usable backend: a rejecting plan), without planning every service.
+        return config.services().stream()
+                .filter(s -> s.backends().stream().noneMatch(b -> states.get(key(s, b)).usable()))
+                .map(Service::name).toList();
     }
 
     private void applyLogged() {

@@ -23,7 +23,10 @@ public final class StatusReport {
         List<Daemon.BackendView> backends = daemon.backends();
         Map<BackendKey, Dataplane.BackendTraffic> latest = daemon.history().latest();
         Map<BackendKey, Long> recent = daemon.history().connectionsSince(now - SHARE_WINDOW.toMillis());
-        List<String> rejecting = daemon.rejecting();
+        java.util.Set<String> rejecting = java.util.Set.copyOf(daemon.rejecting());
+        // Backends by service: a router with thousands of services must not scan them all per service.
+        Map<String, List<Daemon.BackendView>> byService = new java.util.HashMap<>();
+        for (Daemon.BackendView b : backends) byService.computeIfAbsent(b.key().service(), k -> new java.util.ArrayList<>()).add(b);
 
         StringBuilder sb = new StringBuilder("{");
         sb.append("\"dataplane\":").append(Json.str(daemon.dataplaneName()))
@@ -48,8 +51,7 @@ public final class StatusReport {
                     .append(",\"rejecting\":").append(rejecting.contains(s.name()))
                     .append(",\"backends\":[");
             int j = 0;
-            for (Daemon.BackendView b : backends) {
-                if (!b.key().service().equals(s.name())) continue;
+            for (Daemon.BackendView b : byService.getOrDefault(s.name(), List.of())) {
                 Dataplane.BackendTraffic t = latest.get(b.key());
                 sb.append(j++ > 0 ? "," : "").append("{\"endpoint\":").append(Json.str(b.key().endpoint()))
                         .append(",\"weight\":").append(b.weight())
