@@ -1,26 +1,20 @@
 package io.nflb.cli;
 
-import io.nflb.daemon.Dataplane;
-import io.nflb.daemon.Dataplanes;
-import io.nflb.kernel.DataPathChecks;
-import io.nflb.kernel.Forwarding;
+import io.nflb.dataplane.Dataplane;
+import io.nflb.host.DataPathChecks;
 import io.nflb.model.Config;
+import io.nflb.plan.Lockout;
 import io.nflb.plan.Plan;
 import io.nflb.plan.Planner;
-import io.nflb.render.IptablesRenderer;
-import io.nflb.render.IptablesRuleset.Family;
+import io.nflb.state.Generations;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
-
-import io.nflb.plan.Lockout;
-import io.nflb.state.Generations;
+import picocli.CommandLine.ParentCommand;
 
 import java.nio.file.Files;
 import java.time.Duration;
-import java.util.EnumSet;
 import java.util.Optional;
-import java.util.Set;
 import java.util.concurrent.Callable;
 
 @Command(name = "apply", description = {
@@ -28,6 +22,9 @@ import java.util.concurrent.Callable;
         "Applying the same file twice changes nothing. If the kernel refuses, nothing changes.",
         "Each apply is recorded as a generation (see rollback, confirm)."})
 final class ApplyCommand implements Callable<Integer> {
+
+    @ParentCommand
+    Main main;
 
     @Mixin
     ConfigOption config;
@@ -65,19 +62,14 @@ final class ApplyCommand implements Callable<Integer> {
         // Unconfirmed applies stacked on each other all roll back to the last state nobody had to confirm.
         int previous = g.pending().map(Generations.Pending::previous).orElse(g.current());
         Files.createDirectories(g.dir()); // fail before the kernel changes, not after
-        Dataplane dp = Dataplanes.forKind(c.backend(), netns.exec());
+        Dataplane dp = main.dataplanes.forKind(c.backend(), netns.exec());
         Dataplane.Outcome outcome = dp.apply(plan);
-        int generation = g.record(configText, dp.name(), dp.preview(plan, false));
+        int generation = g.record(configText, dp.name(), dp.plan(plan, false));
         // A plain apply settles whatever an earlier --confirm was waiting for: its timer must not undo this one.
         g.claimPending(Optional.empty());
         if (verbose && outcome.changed()) System.out.print(outcome.sent());
         System.out.println(outcome.summary());
-        Set<Family> families = EnumSet.noneOf(Family.class);
-        plan.services().forEach(s -> families.add(IptablesRenderer.family(s.service())));
-        for (Family f : families) {
-            // Balanced traffic is routed on to the backends: without forwarding the router drops it.
-            if (Forwarding.ensure(netns.exec(), f)) System.out.println(Forwarding.key(f) + " was 0; set to 1");
-        }
+        dp.enableForwarding(c.services()).forEach(System.out::println);
         // Settings nflb does not own but that limit its data path: warn, do not change (BENCHMARKS.md).
         for (String w : DataPathChecks.sharedBackends(c)) System.err.println("nflb: warning: " + w);
         for (String w : DataPathChecks.check(netns.exec())) System.err.println("nflb: warning: " + w);

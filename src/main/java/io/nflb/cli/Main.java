@@ -1,8 +1,9 @@
 package io.nflb.cli;
 
 import io.nflb.config.ConfigException;
-import picocli.CommandLine;
+import io.nflb.dataplane.Dataplanes;
 import picocli.CommandLine.Command;
+import picocli.CommandLine;
 
 import java.io.PrintWriter;
 
@@ -22,6 +23,13 @@ public final class Main implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
+    /** How commands reach the kernel's rule languages: the machine's tools, or in-memory ones in tests. */
+    final Dataplanes dataplanes;
+
+    Main(Dataplanes dataplanes) {
+        this.dataplanes = dataplanes;
+    }
+
     public static void main(String[] args) {
         System.exit(run(args));
     }
@@ -32,7 +40,11 @@ public final class Main implements Runnable {
     }
 
     static CommandLine commandLine() {
-        CommandLine cl = new CommandLine(new Main());
+        return commandLine(Dataplanes.REAL);
+    }
+
+    static CommandLine commandLine(Dataplanes dataplanes) {
+        CommandLine cl = new CommandLine(new Main(dataplanes));
         cl.setExecutionExceptionHandler(Main::handle);
         cl.setUsageHelpAutoWidth(true);
         return cl;

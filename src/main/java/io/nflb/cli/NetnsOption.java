@@ -1,6 +1,6 @@
 package io.nflb.cli;
 
-import io.nflb.kernel.Exec;
+import io.nflb.host.Exec;
 import picocli.CommandLine.Option;
 
 /** Where kernel commands run: this namespace, or a named one (the lab and tests use this). */

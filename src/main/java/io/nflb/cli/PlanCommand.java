@@ -1,7 +1,6 @@
 package io.nflb.cli;
 
-import io.nflb.daemon.Dataplane;
-import io.nflb.daemon.Dataplanes;
+import io.nflb.dataplane.Dataplane;
 import io.nflb.model.Config;
 import io.nflb.model.Json;
 import io.nflb.plan.Plan;
@@ -9,6 +8,7 @@ import io.nflb.plan.Planner;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParentCommand;
 
 import java.util.concurrent.Callable;
 
@@ -16,6 +16,9 @@ import java.util.concurrent.Callable;
         "Print the exact input apply would load (iptables-restore or nft script).",
         "Without --live: as against a kernel with nothing of nflb's in it (no root needed)."})
 final class PlanCommand implements Callable<Integer> {
+
+    @ParentCommand
+    Main main;
 
     @Mixin
     ConfigOption config;
@@ -33,8 +36,8 @@ final class PlanCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         Config c = config.load();
         Plan plan = Planner.plan(c);
-        Dataplane dp = Dataplanes.forKind(c.backend(), netns.exec());
-        String text = dp.preview(plan, live);
+        Dataplane dp = main.dataplanes.forKind(c.backend(), netns.exec());
+        String text = dp.plan(plan, live);
         if (output.json) {
             System.out.println("{\"backend\":" + Json.str(dp.name()) + ",\"live\":" + live + ",\"input\":" + Json.str(text) + "}");
         } else {

@@ -1,7 +1,7 @@
 package io.nflb.cli;
 
 import io.nflb.config.ConfigException;
-import io.nflb.kernel.Exec;
+import io.nflb.host.Exec;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;

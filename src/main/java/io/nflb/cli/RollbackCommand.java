@@ -4,6 +4,7 @@ import io.nflb.state.Generations;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParentCommand;
 
 import java.time.Duration;
 import java.util.Optional;
@@ -13,6 +14,9 @@ import java.util.concurrent.Callable;
         "Put the previous generation's rules back (generation 0: none of nflb's).",
         "Only nflb's own rules change; other tools' rules stay as they are."})
 final class RollbackCommand implements Callable<Integer> {
+
+    @ParentCommand
+    Main main;
 
     @Mixin
     NetnsOption netns;
@@ -39,13 +43,13 @@ final class RollbackCommand implements Callable<Integer> {
                 return Main.OK;
             }
             System.out.println(java.time.Instant.now() + " not confirmed within " + after + "; "
-                    + SafeApply.rollback(g, p.get().applied(), p.get().previous(), netns.exec()));
+                    + SafeApply.rollback(main.dataplanes, g, p.get().applied(), p.get().previous(), netns.exec()));
             return Main.OK;
         }
         int from = g.current();
         if (from == 0) throw new Main.UsageException("nothing to roll back: no generation is current in " + g.dir());
         g.claimPending(Optional.empty()); // rolling back by hand ends any wait for a confirmation
-        System.out.println(SafeApply.rollback(g, from, g.before(from), netns.exec()));
+        System.out.println(SafeApply.rollback(main.dataplanes, g, from, g.before(from), netns.exec()));
         return Main.OK;
     }
 }

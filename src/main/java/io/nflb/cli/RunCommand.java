@@ -4,19 +4,17 @@ import io.nflb.config.ConfigException;
 import io.nflb.config.ConfigLoader;
 import io.nflb.daemon.ControlSocket;
 import io.nflb.daemon.Daemon;
-import io.nflb.daemon.Dataplane;
-import io.nflb.daemon.Dataplanes;
-import io.nflb.daemon.Probes;
+import io.nflb.daemon.HealthChecks;
 import io.nflb.daemon.WebServer;
-import io.nflb.kernel.Exec;
-import io.nflb.kernel.Forwarding;
+import io.nflb.dataplane.Dataplane;
+import io.nflb.host.Exec;
 import io.nflb.model.Config;
-import io.nflb.render.IptablesRenderer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParentCommand;
 import sun.misc.Signal;
 
 import java.io.IOException;
@@ -37,6 +35,9 @@ import java.util.concurrent.Executors;
 final class RunCommand implements Callable<Integer> {
 
     private static final Logger log = LoggerFactory.getLogger("nflb");
+
+    @ParentCommand
+    Main main;
 
     @Mixin
     ConfigOption config;
@@ -72,12 +73,12 @@ final class RunCommand implements Callable<Integer> {
         Config c = config.load();
         InetSocketAddress web = listen.equals("off") ? null : parseListen();
         if (sampleEveryMillis < 100) throw new Main.UsageException("--sample-every-ms must be at least 100");
-        Dataplane dataplane = Dataplanes.forKind(c.backend(), netns.exec());
-        Daemon daemon = new Daemon(dataplane, c, new Probes(Exec.host()), netns.exec(), Duration.ofMillis(sampleEveryMillis));
+        Dataplane dataplane = main.dataplanes.forKind(c.backend(), netns.exec());
+        Daemon daemon = new Daemon(dataplane, c, new HealthChecks(Exec.host()), netns.exec(), Duration.ofMillis(sampleEveryMillis));
         writePidFile();
         Dataplane.Outcome started = daemon.start();
         log.info("started with {}: {}", config.file, started.changed() ? started.summary() : "the rules in the kernel were already right; adopted them");
-        ensureForwarding(c);
+        dataplane.enableForwarding(c.services()).forEach(log::info);
         if (netns.netns != null && !c.services().isEmpty()) {
             log.warn("--netns moves only the kernel tools; health checks run from this process's own namespace"
                     + " (run the daemon itself with `ip netns exec {} nflb run` to check from there)", netns.netns);
@@ -98,7 +99,7 @@ final class RunCommand implements Callable<Integer> {
             return t;
         });
         // sun.misc.Signal is the only way to catch SIGHUP in Java 17; it is supported (jdk.unsupported) and stable.
-        Signal.handle(new Signal("HUP"), s -> reloads.execute(() -> reload(daemon)));
+        Signal.handle(new Signal("HUP"), s -> reloads.execute(() -> reload(daemon, dataplane)));
         WebServer finalServer = server;
         Runtime.getRuntime().addShutdownHook(new Thread(() -> stop(daemon, dataplane, control, finalServer), "nflb-stop"));
         stopped.await();
@@ -113,7 +114,7 @@ final class RunCommand implements Callable<Integer> {
         }
     }
 
-    private void reload(Daemon daemon) {
+    private void reload(Daemon daemon, Dataplane dataplane) {
         log.info("SIGHUP: re-reading {}", config.file);
         Config next;
         try {
@@ -127,7 +128,7 @@ final class RunCommand implements Callable<Integer> {
         }
         try {
             Dataplane.Outcome o = daemon.reload(next);
-            ensureForwarding(next);
+            dataplane.enableForwarding(next.services()).forEach(log::info);
             log.info("reloaded: {}", o.summary());
         } catch (RuntimeException e) {
             log.error("reload refused: {}; the running rules and checks stay as they were", e.getMessage());
@@ -160,12 +161,5 @@ final class RunCommand implements Callable<Integer> {
         Path dir = pidFile.toAbsolutePath().getParent();
         if (dir != null) Files.createDirectories(dir);
         Files.writeString(pidFile, ProcessHandle.current().pid() + "\n");
-    }
-
-    private void ensureForwarding(Config c) {
-        c.services().stream().map(IptablesRenderer::family).distinct().forEach(f -> {
-            // Balanced traffic is routed on to the backends: without forwarding the router drops it.
-            if (Forwarding.ensure(netns.exec(), f)) log.info("{} was 0; set to 1", Forwarding.key(f));
-        });
     }
 }

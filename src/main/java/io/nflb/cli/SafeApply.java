@@ -1,9 +1,9 @@
 package io.nflb.cli;
 
 import io.nflb.config.ConfigLoader;
-import io.nflb.daemon.Dataplane;
-import io.nflb.daemon.Dataplanes;
-import io.nflb.kernel.Exec;
+import io.nflb.dataplane.Dataplane;
+import io.nflb.dataplane.Dataplanes;
+import io.nflb.host.Exec;
 import io.nflb.model.Config;
 import io.nflb.model.IpAddress;
 import io.nflb.plan.Planner;
@@ -47,24 +47,23 @@ final class SafeApply {
      * config goes through the normal apply, which touches only nflb's own rules; if {@code from} used the other
      * backend, that backend's rules are removed.
      */
-    static String rollback(Generations g, int from, int target, Exec exec) throws Exception {
+    static String rollback(Dataplanes dataplanes, Generations g, int from, int target, Exec exec) throws Exception {
         String fromBackend = from > 0 && java.nio.file.Files.isDirectory(g.path(from)) ? g.backend(from) : "";
         String summary;
         String used = "";
         if (target == 0) {
             StringBuilder sb = new StringBuilder();
-            for (Dataplane dp : Dataplanes.all(exec)) {
-                if (fromBackend.isEmpty() || dp.name().equals(fromBackend)) sb.append(dp.flush().summary()).append('\n');
-            }
+            List<Dataplane> loaded = fromBackend.isEmpty() ? dataplanes.all(exec) : List.of(dataplanes.named(fromBackend, exec));
+            for (Dataplane dp : loaded) sb.append(dp.flush().summary()).append('\n');
             summary = sb.toString().strip();
         } else {
             Config c = ConfigLoader.parse(g.path(target).resolve(Generations.CONFIG).toString(), g.config(target));
-            Dataplane dp = Dataplanes.forKind(c.backend(), exec);
+            Dataplane dp = dataplanes.forKind(c.backend(), exec);
             summary = dp.apply(Planner.plan(c)).summary();
             used = dp.name();
         }
         if (!fromBackend.isEmpty() && target != 0 && !fromBackend.equals(used)) {
-            for (Dataplane dp : Dataplanes.all(exec)) if (dp.name().equals(fromBackend)) summary += "\n" + dp.flush().summary();
+            summary += "\n" + dataplanes.named(fromBackend, exec).flush().summary();
         }
         g.setCurrent(target);
         return "rolled back from generation " + from + " to " + (target == 0 ? "0 (nothing of nflb's)" : "generation " + target)

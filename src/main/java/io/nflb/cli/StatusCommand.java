@@ -1,27 +1,30 @@
 package io.nflb.cli;
 
 import io.nflb.daemon.ControlClient;
-import io.nflb.daemon.Dataplane;
-import io.nflb.daemon.Dataplanes;
+import io.nflb.dataplane.Dataplane;
 import io.nflb.model.Json;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParentCommand;
 
 import java.io.IOException;
 import java.nio.file.Path;
-import java.util.LinkedHashSet;
-import java.util.Set;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.Callable;
 
 @Command(name = "status", description = {"Live new-connection counters per backend and each backend's share, read from the kernel;",
         "with each backend's health state (up, down, draining, disabled) when a daemon (`nflb run`) is running."})
 final class StatusCommand implements Callable<Integer> {
+
+    @ParentCommand
+    Main main;
 
     @Mixin
     NetnsOption netns;
@@ -38,7 +41,7 @@ final class StatusCommand implements Callable<Integer> {
         Map<String, List<Dataplane.BackendTraffic>> byService = new LinkedHashMap<>();
         List<String> backends = new ArrayList<>();
         Set<String> rejecting = new LinkedHashSet<>();
-        for (Dataplane dp : Dataplanes.all(netns.exec())) {
+        for (Dataplane dp : main.dataplanes.all(netns.exec())) {
             if (!dp.installed()) continue;
             backends.add(dp.name());
             rejecting.addAll(dp.rejecting());

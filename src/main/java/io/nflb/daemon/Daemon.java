@@ -1,7 +1,8 @@
 package io.nflb.daemon;
 
-import io.nflb.kernel.Conntrack;
-import io.nflb.kernel.Exec;
+import io.nflb.dataplane.Dataplane;
+import io.nflb.host.Conntrack;
+import io.nflb.host.Exec;
 import io.nflb.model.Backend;
 import io.nflb.model.Config;
 import io.nflb.model.HealthCheck;
@@ -16,6 +17,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -45,6 +47,20 @@ public final class Daemon implements AutoCloseable {
     public record SyncResult(Instant at, boolean ok, Duration took, String summary) {
     }
 
+    /**
+     * What the metrics show, as of its publication: the daemon publishes a new one whenever a backend, the
+     * config or the kernel's counters change, and readers never call back into the daemon.
+     */
+    public record Snapshot(long generation, List<String> services, List<BackendView> backends, Set<String> rejecting,
+                           List<Dataplane.BackendTraffic> traffic) {
+        public Snapshot {
+            services = List.copyOf(services);
+            backends = List.copyOf(backends);
+            rejecting = Set.copyOf(rejecting);
+            traffic = List.copyOf(traffic);
+        }
+    }
+
     private final Dataplane dataplane;
     private final Exec kernel;
     private final Reconciler reconciler;
@@ -55,6 +71,7 @@ public final class Daemon implements AutoCloseable {
     private final Map<BackendKey, CheckResult> checks = new ConcurrentHashMap<>();
     private final AtomicLong generation = new AtomicLong(1);
     private final AtomicReference<SyncResult> lastSync = new AtomicReference<>();
+    private final AtomicReference<Snapshot> snapshot = new AtomicReference<>(new Snapshot(1, List.of(), List.of(), Set.of(), List.of()));
     private final ScheduledExecutorService sampler;
     private final Duration sampleEvery;
     private final Instant started = Instant.now();
@@ -63,13 +80,13 @@ public final class Daemon implements AutoCloseable {
      * {@code kernel}: where conntrack runs (the namespace the rules are in); {@code sampleEvery}: how often
      * the kernel's counters are read for the status page, which keeps {@code 10 minutes / sampleEvery} samples.
      */
-    public Daemon(Dataplane dataplane, Config config, HealthChecker.Probe probe, Exec kernel, Duration sampleEvery) {
+    public Daemon(Dataplane dataplane, Config config, HealthProbe probe, Exec kernel, Duration sampleEvery) {
         this.dataplane = dataplane;
         this.kernel = kernel;
         this.sampleEvery = sampleEvery;
         this.history = new TrafficHistory((int) Math.max(2, Duration.ofMinutes(10).toMillis() / sampleEvery.toMillis()));
         this.reconciler = new Reconciler(dataplane, config, new Observer());
-        this.metrics = new Metrics(this);
+        this.metrics = new Metrics(snapshot::get);
         this.checker = HealthChecker.standard(timed(probe), reconciler::report);
         this.sampler = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "nflb-sampler");
@@ -84,6 +101,7 @@ public final class Daemon implements AutoCloseable {
         events.add(Events.Level.INFO, "started with " + dataplane.name()
                 + (o.changed() ? "" : "; the rules in the kernel were already right: adopted them"));
         checker.update(reconciler.targets());
+        publish();
         sampler.scheduleWithFixedDelay(this::sample, 0, sampleEvery.toMillis(), TimeUnit.MILLISECONDS);
         return o;
     }
@@ -94,6 +112,7 @@ public final class Daemon implements AutoCloseable {
             Dataplane.Outcome o = reconciler.reload(next);
             checker.update(reconciler.targets());
             long g = generation.incrementAndGet();
+            publish();
             metrics.reloaded(true);
             events.add(Events.Level.INFO, "reloaded (generation " + g + "): " + o.summary());
             return o;
@@ -205,9 +224,19 @@ public final class Daemon implements AutoCloseable {
     public void sample() {
         try {
             history.record(System.currentTimeMillis(), dataplane.traffic());
+            publish();
         } catch (RuntimeException e) {
             log.warn("could not read the kernel's counters: {}", e.getMessage());
         }
+    }
+
+    /** The newest published {@link Snapshot}. */
+    public Snapshot snapshot() {
+        return snapshot.get();
+    }
+
+    private void publish() {
+        snapshot.set(new Snapshot(generation.get(), services(), backends(), Set.copyOf(rejecting()), traffic()));
     }
 
     @Override
@@ -216,7 +245,7 @@ public final class Daemon implements AutoCloseable {
         sampler.shutdownNow();
     }
 
-    private HealthChecker.Probe timed(HealthChecker.Probe probe) {
+    private HealthProbe timed(HealthProbe probe) {
         return target -> {
             long start = System.nanoTime();
             boolean ok = false;
@@ -237,6 +266,7 @@ public final class Daemon implements AutoCloseable {
             metrics().synced(nanos);
             lastSync.set(new SyncResult(Instant.now(), true, Duration.ofNanos(nanos), outcome.summary()));
             if (outcome.changed()) events.add(Events.Level.INFO, "kernel reprogrammed: " + outcome.summary());
+            publish();
         }
 
         @Override
@@ -250,6 +280,7 @@ public final class Daemon implements AutoCloseable {
         public void statusChanged(BackendKey key, BackendState.Status status) {
             events.add(status == BackendState.Status.DOWN ? Events.Level.WARN : Events.Level.INFO,
                     "backend " + key + " is " + status.keyword());
+            publish();
         }
 
         @Override

@@ -31,12 +31,6 @@ public final class HealthChecker implements AutoCloseable {
     public record Target(BackendKey key, String service, Backend backend, HealthCheck check) {
     }
 
-    /** Runs one check to its end; must give up after {@code check.timeout()}. false or an exception = failed. */
-    @FunctionalInterface
-    public interface Probe {
-        boolean check(Target target) throws Exception;
-    }
-
     /** Where results go: the {@link Reconciler}. */
     @FunctionalInterface
     public interface Listener {
@@ -51,7 +45,7 @@ public final class HealthChecker implements AutoCloseable {
 
     private final Ticker ticker;
     private final Executor workers;
-    private final Probe probe;
+    private final HealthProbe probe;
     private final Listener listener;
     private final Map<BackendKey, Scheduled> scheduled = new HashMap<>();
     private final Runnable onClose;
@@ -67,11 +61,11 @@ public final class HealthChecker implements AutoCloseable {
         }
     }
 
-    public HealthChecker(Ticker ticker, Executor workers, Probe probe, Listener listener) {
+    public HealthChecker(Ticker ticker, Executor workers, HealthProbe probe, Listener listener) {
         this(ticker, workers, probe, listener, () -> { });
     }
 
-    private HealthChecker(Ticker ticker, Executor workers, Probe probe, Listener listener, Runnable onClose) {
+    private HealthChecker(Ticker ticker, Executor workers, HealthProbe probe, Listener listener, Runnable onClose) {
         this.ticker = ticker;
         this.workers = workers;
         this.probe = probe;
@@ -80,7 +74,7 @@ public final class HealthChecker implements AutoCloseable {
     }
 
     /** The daemon's checker: one scheduler thread for ticks, a thread per running check (daemon threads). */
-    public static HealthChecker standard(Probe probe, Listener listener) {
+    public static HealthChecker standard(HealthProbe probe, Listener listener) {
         ScheduledExecutorService clock = Executors.newSingleThreadScheduledExecutor(daemon("nflb-health-tick"));
         ExecutorService workers = Executors.newCachedThreadPool(daemon("nflb-health-check"));
         Ticker ticker = (interval, tick) -> {

@@ -34,7 +34,8 @@ public final class Metrics {
     private final Gauge lastSync;
     private final Counter udpFlowsDeleted;
 
-    public Metrics(Daemon daemon) {
+    /** {@code source}: the newest snapshot the daemon published; read at scrape time, never written to. */
+    public Metrics(java.util.function.Supplier<Daemon.Snapshot> source) {
         checkDuration = Histogram.builder().name("nflb_health_check_duration_seconds")
                 .help("How long each health check took, failed ones included").labelNames("service", "backend")
                 .classicUpperBounds(CHECK_BUCKETS).classicOnly().register(registry);
@@ -56,41 +57,41 @@ public final class Metrics {
 
         GaugeWithCallback.builder().name("nflb_config_generation")
                 .help("Starts at 1 and grows by one with each applied reload")
-                .callback(cb -> cb.call(daemon.generation())).register(registry);
+                .callback(cb -> cb.call(source.get().generation())).register(registry);
         GaugeWithCallback.builder().name("nflb_backend_up")
                 .help("1 when the backend takes new connections (state up), else 0").labelNames("service", "backend")
-                .callback(cb -> daemon.backends().forEach(b ->
+                .callback(cb -> source.get().backends().forEach(b ->
                         cb.call(b.status() == BackendState.Status.UP ? 1 : 0, b.key().service(), b.key().endpoint())))
                 .register(registry);
         GaugeWithCallback.builder().name("nflb_backend_state")
                 .help("1 for the backend's current state (up, down, draining, disabled), 0 for the others")
                 .labelNames("service", "backend", "state")
-                .callback(cb -> daemon.backends().forEach(b -> {
+                .callback(cb -> source.get().backends().forEach(b -> {
                     for (BackendState.Status s : BackendState.Status.values()) {
                         cb.call(b.status() == s ? 1 : 0, b.key().service(), b.key().endpoint(), s.keyword());
                     }
                 })).register(registry);
         GaugeWithCallback.builder().name("nflb_backend_weight")
                 .help("The backend's weight in the config").labelNames("service", "backend")
-                .callback(cb -> daemon.backends().forEach(b -> cb.call(b.weight(), b.key().service(), b.key().endpoint())))
+                .callback(cb -> source.get().backends().forEach(b -> cb.call(b.weight(), b.key().service(), b.key().endpoint())))
                 .register(registry);
         GaugeWithCallback.builder().name("nflb_service_rejecting")
                 .help("1 when the service has no usable backend and refuses new connections at once")
                 .labelNames("service")
                 .callback(cb -> {
-                    java.util.Set<String> rejecting = java.util.Set.copyOf(daemon.rejecting());
-                    daemon.services().forEach(s -> cb.call(rejecting.contains(s) ? 1 : 0, s));
+                    Daemon.Snapshot now = source.get();
+                    now.services().forEach(s -> cb.call(now.rejecting().contains(s) ? 1 : 0, s));
                 })
                 .register(registry);
         CounterWithCallback.builder().name("nflb_backend_connections_total")
                 .help("New connections sent to the backend, from the kernel's rule counters (reset when its rules are rewritten)")
                 .labelNames("service", "backend")
-                .callback(cb -> daemon.traffic().forEach(t -> cb.call(t.connections(), t.service(), t.endpoint())))
+                .callback(cb -> source.get().traffic().forEach(t -> cb.call(t.connections(), t.service(), t.endpoint())))
                 .register(registry);
         CounterWithCallback.builder().name("nflb_backend_first_packet_bytes_total")
                 .help("Bytes of the first packet of each new connection to the backend (the nat rules see no more)")
                 .labelNames("service", "backend")
-                .callback(cb -> daemon.traffic().forEach(t -> cb.call(t.bytes(), t.service(), t.endpoint())))
+                .callback(cb -> source.get().traffic().forEach(t -> cb.call(t.bytes(), t.service(), t.endpoint())))
                 .register(registry);
     }
 

@@ -1,5 +1,6 @@
 package io.nflb.daemon;
 
+import io.nflb.dataplane.Dataplane;
 import io.nflb.model.Backend;
 import io.nflb.model.Config;
 import io.nflb.model.HealthCheck;

@@ -1,5 +1,7 @@
 package io.nflb.daemon;
 
+import io.nflb.dataplane.Dataplane;
+import io.nflb.model.IpAddress;
 import io.nflb.model.Json;
 import io.nflb.model.Listen;
 import io.nflb.model.Service;

@@ -1,5 +1,7 @@
 package io.nflb.daemon;
 
+import io.nflb.dataplane.Dataplane;
+
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;

@@ -1,5 +1,6 @@
 package io.nflb.explain;
 
+
 import io.nflb.plan.Rational;
 
 import java.util.ArrayList;
@@ -25,28 +26,28 @@ public final class Evaluator {
     private static final int MAX_DEPTH = 64;
 
     private final Map<String, CompiledChain> chains = new HashMap<>();
-    private final Probe probe;
+    private final ConnectionProbe probe;
     private final Set<String> notes = new LinkedHashSet<>();
     private boolean exact = true;
     private int mismatched;
     private long steps;
 
-    private Evaluator(IptablesDump.Table table, Probe probe) {
+    private Evaluator(RuleSet.Table table, ConnectionProbe probe) {
         this.probe = probe;
-        for (IptablesDump.Chain c : table.chains().values()) chains.put(c.name(), new CompiledChain(c));
+        for (RuleSet.Chain c : table.chains().values()) chains.put(c.name(), new CompiledChain(c));
         for (CompiledChain c : chains.values()) {
             for (CompiledRule r : c.rules) r.compile(this);
         }
     }
 
     /** The new-connection distribution for {@code probe} entering nat PREROUTING or OUTPUT. */
-    public static Distribution evaluate(IptablesDump dump, Probe probe) {
+    public static Distribution evaluate(RuleSet dump, ConnectionProbe probe) {
         return evaluate(dump, "nat", probe.hook(), probe, MAX_PERIOD);
     }
 
-    public static Distribution evaluate(IptablesDump dump, String table, String chain, Probe probe, int maxPeriod) {
-        IptablesDump.Table t = dump.tables().get(table);
-        Evaluator e = new Evaluator(t == null ? new IptablesDump.Table(table, Map.of()) : t, probe);
+    public static Distribution evaluate(RuleSet dump, String table, String chain, ConnectionProbe probe, int maxPeriod) {
+        RuleSet.Table t = dump.tables().get(table);
+        Evaluator e = new Evaluator(t == null ? new RuleSet.Table(table, Map.of()) : t, probe);
         dump.warnings().forEach(e.notes::add);
         CompiledChain start = e.chains.get(chain);
         List<Map<Outcome, Rational>> perConnection = new ArrayList<>();
@@ -133,13 +134,13 @@ public final class Evaluator {
     }
 
     /** Whether a static match holds for the probe; unknowns are assumed to hold and noted. */
-    private boolean holds(IptablesDump.Rule rule, Match m) {
+    private boolean holds(RuleSet.Rule rule, Match m) {
         Boolean result = test(rule, m);
         if (result == null) return true;
         return result != m.negated();
     }
 
-    private Boolean test(IptablesDump.Rule rule, Match m) {
+    private Boolean test(RuleSet.Rule rule, Match m) {
         if (m instanceof Match.Protocol p) {
             String want = probe.protocol().keyword();
             return p.name().equals(want) || p.name().equals("all") || p.name().equals("0")
@@ -181,23 +182,23 @@ public final class Evaluator {
         throw new IllegalStateException("unhandled match " + m);
     }
 
-    private Boolean maybe(IptablesDump.Rule rule, String why) {
+    private Boolean maybe(RuleSet.Rule rule, String why) {
         notes.add("line " + rule.line() + ": " + why + "; assumed to match");
         return null;
     }
 
     private static final class CompiledChain {
-        final IptablesDump.Chain chain;
+        final RuleSet.Chain chain;
         final CompiledRule[] rules;
 
-        CompiledChain(IptablesDump.Chain chain) {
+        CompiledChain(RuleSet.Chain chain) {
             this.chain = chain;
             this.rules = chain.rules().stream().map(CompiledRule::new).toArray(CompiledRule[]::new);
         }
     }
 
     private static final class CompiledRule {
-        final IptablesDump.Rule rule;
+        final RuleSet.Rule rule;
         final List<Match> dynamic = new ArrayList<>();
         boolean staticMatch = true;
         int every = -1; // kernel form: --every n is stored as n-1
@@ -205,7 +206,7 @@ public final class Evaluator {
         int count;
         boolean nthNegated;
 
-        CompiledRule(IptablesDump.Rule rule) {
+        CompiledRule(RuleSet.Rule rule) {
             this.rule = rule;
         }
 

@@ -9,7 +9,7 @@ import java.util.Locale;
 import static io.nflb.model.Json.str;
 
 /** What the rendered rules do with each service's new connections, next to what the config asked for. */
-public record Explanation(List<ServiceShares> services) {
+public record Explanation(List<ServiceShares> services) implements ShareReport {
 
     public Explanation {
         services = List.copyOf(services);
@@ -27,7 +27,7 @@ public record Explanation(List<ServiceShares> services) {
      * endpoint that is not one of its backends; {@code cycle}: per-connection endpoints of one period when
      * the rules are deterministic (round-robin), else empty.
      */
-    public record ServiceShares(String name, Scheduler scheduler, Probe probe, List<BackendShare> backends,
+    public record ServiceShares(String name, Scheduler scheduler, ConnectionProbe probe, List<BackendShare> backends,
                                 Rational unbalanced, Rational dropped, int period, List<String> cycle,
                                 boolean exact, List<String> notes) {
         public ServiceShares {
@@ -37,6 +37,16 @@ public record Explanation(List<ServiceShares> services) {
         }
     }
 
+    @Override
+    public java.util.Map<String, Rational> shares(String service) {
+        java.util.Map<String, Rational> out = new java.util.LinkedHashMap<>();
+        for (ServiceShares s : services) {
+            if (s.name().equals(service)) s.backends().forEach(b -> out.put(b.endpoint(), b.actual()));
+        }
+        return out;
+    }
+
+    @Override
     public String toText() {
         StringBuilder sb = new StringBuilder();
         for (ServiceShares s : services) {
@@ -67,6 +77,7 @@ public record Explanation(List<ServiceShares> services) {
         return sb.toString();
     }
 
+    @Override
     public String toJson() {
         StringBuilder sb = new StringBuilder("{\"services\":[");
         for (int i = 0; i < services.size(); i++) {

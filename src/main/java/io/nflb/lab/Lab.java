@@ -1,24 +1,19 @@
 package io.nflb.lab;
 
 import io.nflb.config.ConfigLoader;
-import io.nflb.daemon.Dataplane;
-import io.nflb.daemon.Dataplanes;
+import io.nflb.dataplane.Dataplane;
+import io.nflb.dataplane.Dataplanes;
+import io.nflb.explain.ConnectionProbe;
 import io.nflb.explain.Distribution;
-import io.nflb.explain.Explainer;
-import io.nflb.explain.Explanation;
-import io.nflb.explain.NftExplainer;
 import io.nflb.explain.Outcome;
-import io.nflb.kernel.Exec;
-import io.nflb.model.BackendKind;
+import io.nflb.host.Exec;
+import io.nflb.lint.Linter;
 import io.nflb.model.IpAddress;
 import io.nflb.model.Protocol;
 import io.nflb.model.Scheduler;
 import io.nflb.plan.Plan;
 import io.nflb.plan.Planner;
 import io.nflb.plan.Rational;
-import io.nflb.render.IptablesRenderer;
-import io.nflb.render.IptablesRuleset;
-import io.nflb.render.NftRenderer;
 
 import java.io.IOException;
 import java.io.PrintStream;
@@ -124,7 +119,8 @@ public final class Lab {
         router.check(List.of("iptables-restore", "--noflush"), rules);
         try {
             IpAddress vip = IpAddress.parse(Topology.ROUTER_SERVER_SIDE).orElseThrow();
-            Distribution d = Explainer.explainText(rules, io.nflb.explain.Probe.routed(Protocol.TCP, vip, PORT, Topology.CLIENT_IFACE));
+            // What the tutorial's rules give, as lint reads any iptables dump: from the rule text, not from a config.
+            Distribution d = Linter.distribution(rules, ConnectionProbe.routed(Protocol.TCP, vip, PORT, Topology.CLIENT_IFACE));
             List<LabRun.Row> rows = new ArrayList<>();
             List<String> answers = probe(Topology.ROUTER_SERVER_SIDE, options.connections());
             for (int i = 0; i < options.servers(); i++) {
@@ -148,9 +144,10 @@ public final class Lab {
     private LabRun runNflb() throws Exception {
         String yaml = config();
         Plan plan = Planner.plan(ConfigLoader.parse("lab.yaml", yaml));
-        Dataplane dp = Dataplanes.forKind(options.backend(), Exec.inNetns(topology.router()));
+        Dataplane dp = Dataplanes.REAL.forKind(options.backend(), Exec.inNetns(topology.router()));
         Dataplane.Outcome applied = dp.apply(plan);
-        Map<String, Rational> predicted = predictedShares(plan);
+        // What nflb's evaluator says the rendered rules give each endpoint: from the rule text, not the config.
+        Map<String, Rational> predicted = dp.explain(plan).shares(plan.services().get(0).name());
         List<String> answers = probe(Topology.ROUTER_SERVER_SIDE, options.connections());
         List<LabRun.Row> rows = new ArrayList<>();
         int total = options.weights().stream().mapToInt(Integer::intValue).sum();
@@ -168,21 +165,6 @@ public final class Lab {
         out.println("applied nflb's rules on the router: " + applied.summary());
         return new LabRun("nflb's rules, " + options.scheduler().keyword() + " (" + dp.name() + ")",
                 yaml, rows, answers.size(), failed, predictedUnbalanced, pass, verdict);
-    }
-
-    /** What nflb's evaluator says the rendered rules give each endpoint: from the rule text, not the config. */
-    private Map<String, Rational> predictedShares(Plan plan) {
-        if (options.backend() == BackendKind.NFTABLES) {
-            String service = plan.services().get(0).name();
-            return NftExplainer.explain(NftRenderer.render(plan)).stream().filter(x -> x.service().equals(service))
-                    .findFirst().orElseThrow().shares();
-        }
-        Map<String, Rational> shares = new java.util.LinkedHashMap<>();
-        for (Explanation.BackendShare b : Explainer.explain(plan, IptablesRenderer.render(plan, IptablesRuleset.Family.IPV4))
-                .services().get(0).backends()) {
-            shares.put(b.endpoint(), b.actual());
-        }
-        return shares;
     }
 
     private String verdict(List<LabRun.Row> rows, int n, int failed) {
@@ -227,7 +209,7 @@ public final class Lab {
 
     private List<String> probe(String host, int count) {
         long deadlineMs = Math.max(10_000, count * 20L);
-        List<String> argv = java("io.nflb.lab.Probe", host, String.valueOf(PORT), String.valueOf(count),
+        List<String> argv = java("io.nflb.lab.LabClient", host, String.valueOf(PORT), String.valueOf(count),
                 String.valueOf(CONNECT_TIMEOUT_MS), String.valueOf(deadlineMs));
         Exec.Result r = Exec.inNetns(topology.client()).run(argv, null, Duration.ofMillis(deadlineMs + 30_000));
         if (!r.ok() || !r.stdout().endsWith("done\n")) throw new IllegalStateException("the client failed: " + r.describeFailure());

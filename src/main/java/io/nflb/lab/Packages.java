@@ -1,7 +1,7 @@
 package io.nflb.lab;
 
-import io.nflb.kernel.Exec;
-import io.nflb.kernel.Tools;
+import io.nflb.host.Exec;
+import io.nflb.host.Tools;
 
 import java.io.PrintStream;
 import java.time.Duration;

@@ -1,6 +1,6 @@
 package io.nflb.lab;
 
-import io.nflb.kernel.Exec;
+import io.nflb.host.Exec;
 
 import java.io.IOException;
 import java.nio.file.Files;

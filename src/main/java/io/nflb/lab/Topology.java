@@ -1,8 +1,8 @@
 package io.nflb.lab;
 
-import io.nflb.kernel.Exec;
-import io.nflb.kernel.Forwarding;
-import io.nflb.render.IptablesRuleset;
+import io.nflb.host.Exec;
+import io.nflb.host.Forwarding;
+import io.nflb.model.IpAddress;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -73,7 +73,7 @@ public final class Topology implements AutoCloseable {
         r.check(List.of("ip", "addr", "add", ROUTER_SERVER_SIDE + "/24", "dev", SERVER_IFACE));
         r.check(List.of("ip", "link", "set", SERVER_IFACE, "up"));
         // A router routes: the lab's own namespace, so this never touches the host's setting.
-        Forwarding.ensure(r, IptablesRuleset.Family.IPV4);
+        Forwarding.ensure(r, IpAddress.Family.V4);
         Exec c = Exec.inNetns(client());
         c.check(List.of("ip", "addr", "add", CLIENT_ADDRESS + "/24", "dev", "eth0"));
         c.check(List.of("ip", "link", "set", "eth0", "up"));

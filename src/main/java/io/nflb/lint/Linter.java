@@ -1,11 +1,12 @@
 package io.nflb.lint;
 
+import io.nflb.dataplane.iptables.RuleParser;
+import io.nflb.explain.ConnectionProbe;
 import io.nflb.explain.Distribution;
 import io.nflb.explain.Evaluator;
-import io.nflb.explain.IptablesDump;
 import io.nflb.explain.Match;
 import io.nflb.explain.Outcome;
-import io.nflb.explain.Probe;
+import io.nflb.explain.RuleSet;
 import io.nflb.explain.Target;
 import io.nflb.model.IpAddress;
 import io.nflb.model.Protocol;
@@ -36,12 +37,12 @@ public final class Linter {
     }
 
     public static LintReport lint(String text) {
-        IptablesDump dump = IptablesDump.parse(text);
+        RuleSet dump = RuleParser.ruleSet(text);
         List<Finding> findings = new ArrayList<>();
         List<LintReport.Group> groups = new ArrayList<>();
         int rules = 0;
-        for (IptablesDump.Table table : dump.tables().values()) {
-            for (IptablesDump.Chain chain : table.chains().values()) {
+        for (RuleSet.Table table : dump.tables().values()) {
+            for (RuleSet.Chain chain : table.chains().values()) {
                 rules += chain.rules().size();
                 shadowed(chain, findings);
                 if (table.name().equals("nat")) {
@@ -55,9 +56,14 @@ public final class Linter {
         return new LintReport(rules, findings, groups, dump.warnings());
     }
 
+    /** What any iptables-save dump does with new connections like {@code probe}: lint's evaluator, for one packet kind. */
+    public static Distribution distribution(String dump, ConnectionProbe probe) {
+        return Evaluator.evaluate(RuleParser.ruleSet(dump), probe);
+    }
+
     /** The nat table sees only a connection's first packet, so a NEW state match there is always true. */
-    private static void stateInNat(IptablesDump.Chain chain, List<Finding> findings) {
-        for (IptablesDump.Rule r : chain.rules()) {
+    private static void stateInNat(RuleSet.Chain chain, List<Finding> findings) {
+        for (RuleSet.Rule r : chain.rules()) {
             for (Match m : r.matches()) {
                 if (m instanceof Match.State s && !s.negated() && s.states().contains("NEW")) {
                     findings.add(new Finding(r.line(), Finding.Severity.WARNING, "state-new-in-nat",
@@ -72,9 +78,9 @@ public final class Linter {
      * balancing group; the rule right after them with the same selector and no statistic is its last member.
      * The group is evaluated alone with the real evaluator, so its shares are exact.
      */
-    private static void balancingGroups(IptablesDump dump, IptablesDump.Table table, IptablesDump.Chain chain,
+    private static void balancingGroups(RuleSet dump, RuleSet.Table table, RuleSet.Chain chain,
                                         List<Finding> findings, List<LintReport.Group> groups) {
-        List<IptablesDump.Rule> rs = chain.rules();
+        List<RuleSet.Rule> rs = chain.rules();
         int i = 0;
         while (i < rs.size()) {
             if (!isStatistic(rs.get(i))) {
@@ -86,25 +92,25 @@ public final class Linter {
             while (j < rs.size() && isStatistic(rs.get(j)) && selector(rs.get(j)).equals(selector)) j++;
             boolean tail = j < rs.size() && !isStatistic(rs.get(j)) && selector(rs.get(j)).equals(selector)
                     && !(rs.get(j).target() instanceof Target.None);
-            List<IptablesDump.Rule> members = new ArrayList<>(rs.subList(i, tail ? j + 1 : j));
+            List<RuleSet.Rule> members = new ArrayList<>(rs.subList(i, tail ? j + 1 : j));
             if (members.size() >= 2 || !tail) evaluateGroup(dump, table, members, tail, findings, groups);
             i = tail ? j + 1 : j;
         }
     }
 
-    private static void evaluateGroup(IptablesDump dump, IptablesDump.Table table, List<IptablesDump.Rule> members,
+    private static void evaluateGroup(RuleSet dump, RuleSet.Table table, List<RuleSet.Rule> members,
                                       boolean unconditionalLast, List<Finding> findings, List<LintReport.Group> groups) {
         // Keep only the statistic matches: the selector is what every member shares, so any connection that
         // reaches the group passes it; evaluating without it needs no made-up packet.
-        List<IptablesDump.Rule> stripped = new ArrayList<>();
-        for (IptablesDump.Rule r : members) {
+        List<RuleSet.Rule> stripped = new ArrayList<>();
+        for (RuleSet.Rule r : members) {
             List<Match> keep = r.matches().stream().filter(m -> m instanceof Match.Random || m instanceof Match.Nth).toList();
-            stripped.add(new IptablesDump.Rule(r.line(), GROUP_CHAIN, r.text(), keep, r.target()));
+            stripped.add(new RuleSet.Rule(r.line(), GROUP_CHAIN, r.text(), keep, r.target()));
         }
-        Map<String, IptablesDump.Chain> chains = new LinkedHashMap<>(table.chains());
-        chains.put(GROUP_CHAIN, new IptablesDump.Chain(GROUP_CHAIN, null, stripped));
-        IptablesDump alone = new IptablesDump(Map.of("nat", new IptablesDump.Table("nat", chains)), List.of());
-        Probe probe = new Probe(Protocol.TCP, ANY_V4, 1, Optional.of("lint0"), Optional.empty(), false);
+        Map<String, RuleSet.Chain> chains = new LinkedHashMap<>(table.chains());
+        chains.put(GROUP_CHAIN, new RuleSet.Chain(GROUP_CHAIN, null, stripped));
+        RuleSet alone = new RuleSet(Map.of("nat", new RuleSet.Table("nat", chains)), List.of());
+        ConnectionProbe probe = new ConnectionProbe(Protocol.TCP, ANY_V4, 1, Optional.of("lint0"), Optional.empty(), false);
         Distribution d = Evaluator.evaluate(alone, "nat", GROUP_CHAIN, probe, Evaluator.MAX_PERIOD);
 
         Map<String, Rational> shares = new LinkedHashMap<>();
@@ -132,12 +138,12 @@ public final class Linter {
         }
     }
 
-    private static boolean isStatistic(IptablesDump.Rule r) {
+    private static boolean isStatistic(RuleSet.Rule r) {
         return r.matches().stream().anyMatch(m -> m instanceof Match.Random || m instanceof Match.Nth);
     }
 
     /** Everything but statistic, state and comment matches: what decides which connections reach the rule. */
-    private static String selector(IptablesDump.Rule r) {
+    private static String selector(RuleSet.Rule r) {
         TreeSet<String> keys = new TreeSet<>();
         for (Match m : r.matches()) {
             if (m instanceof Match.Random || m instanceof Match.Nth || m instanceof Match.State) continue;
@@ -151,17 +157,17 @@ public final class Linter {
      * Rule j can never match when an earlier rule i in the same chain ends evaluation and every condition of
      * i is also a condition of j. Rules with conditions the linter cannot compare never shadow anything.
      */
-    private static void shadowed(IptablesDump.Chain chain, List<Finding> findings) {
-        List<IptablesDump.Rule> rs = chain.rules();
+    private static void shadowed(RuleSet.Chain chain, List<Finding> findings) {
+        List<RuleSet.Rule> rs = chain.rules();
         List<Integer> shadowers = new ArrayList<>();
         List<Set<String>> shadowerKeys = new ArrayList<>();
         for (int j = 0; j < rs.size(); j++) {
-            IptablesDump.Rule r = rs.get(j);
+            RuleSet.Rule r = rs.get(j);
             Set<String> keys = comparableKeys(r);
             Set<String> all = allKeys(r);
             for (int k = 0; k < shadowers.size(); k++) {
                 if (all.containsAll(shadowerKeys.get(k))) {
-                    IptablesDump.Rule earlier = rs.get(shadowers.get(k));
+                    RuleSet.Rule earlier = rs.get(shadowers.get(k));
                     findings.add(new Finding(r.line(), Finding.Severity.WARNING, "unreachable",
                             "this rule can never match: line " + earlier.line() + " (" + earlier.text() + ") catches every packet it would"));
                     break;
@@ -175,7 +181,7 @@ public final class Linter {
     }
 
     /** The rule's conditions as comparable keys, or null when one of them cannot be compared. */
-    private static Set<String> comparableKeys(IptablesDump.Rule r) {
+    private static Set<String> comparableKeys(RuleSet.Rule r) {
         Set<String> keys = new TreeSet<>();
         for (Match m : r.matches()) {
             if (m instanceof Match.Unknown u && u.module().equals("comment")) continue;
@@ -186,7 +192,7 @@ public final class Linter {
         return keys;
     }
 
-    private static Set<String> allKeys(IptablesDump.Rule r) {
+    private static Set<String> allKeys(RuleSet.Rule r) {
         Set<String> keys = new TreeSet<>();
         for (Match m : r.matches()) {
             String k = key(m);
@@ -220,14 +226,14 @@ public final class Linter {
      * With FORWARD dropping by default, a DNAT to another host needs a FORWARD rule that accepts the new
      * connection; without one the balancing works on paper and every connection is dropped.
      */
-    private static void dnatWithoutForwardPath(IptablesDump dump, List<Finding> findings) {
-        IptablesDump.Table nat = dump.tables().get("nat");
-        IptablesDump.Table filter = dump.tables().get("filter");
+    private static void dnatWithoutForwardPath(RuleSet dump, List<Finding> findings) {
+        RuleSet.Table nat = dump.tables().get("nat");
+        RuleSet.Table filter = dump.tables().get("filter");
         if (nat == null || filter == null) return;
-        IptablesDump.Chain forward = filter.chains().get("FORWARD");
+        RuleSet.Chain forward = filter.chains().get("FORWARD");
         if (forward == null || !"DROP".equals(forward.policy())) return;
-        for (IptablesDump.Chain c : nat.chains().values()) {
-            for (IptablesDump.Rule r : c.rules()) {
+        for (RuleSet.Chain c : nat.chains().values()) {
+            for (RuleSet.Rule r : c.rules()) {
                 if (!(r.target() instanceof Target.Dnat dnat)) continue;
                 Optional<IpAddress> to = IpAddress.parse(host(dnat.destination()));
                 if (to.isEmpty()) continue;
@@ -239,12 +245,12 @@ public final class Linter {
         }
     }
 
-    private static boolean accepts(IptablesDump.Table filter, IptablesDump.Chain chain, IpAddress to, int port, int depth) {
-        for (IptablesDump.Rule r : chain.rules()) {
+    private static boolean accepts(RuleSet.Table filter, RuleSet.Chain chain, IpAddress to, int port, int depth) {
+        for (RuleSet.Rule r : chain.rules()) {
             if (!mayMatchNew(r, to, port)) continue;
             if (r.target() instanceof Target.Verdict v && v.name().equals("ACCEPT")) return true;
             if (r.target() instanceof Target.Jump j && depth < 8) {
-                IptablesDump.Chain next = filter.chains().get(j.chain());
+                RuleSet.Chain next = filter.chains().get(j.chain());
                 if (next != null && accepts(filter, next, to, port, depth + 1)) return true;
             }
         }
@@ -252,7 +258,7 @@ public final class Linter {
     }
 
     /** Whether a new connection's first packet to {@code to}:{@code port} could match every condition of r. */
-    private static boolean mayMatchNew(IptablesDump.Rule r, IpAddress to, int port) {
+    private static boolean mayMatchNew(RuleSet.Rule r, IpAddress to, int port) {
         for (Match m : r.matches()) {
             boolean ok = true;
             if (m instanceof Match.Address a && !a.source()) {

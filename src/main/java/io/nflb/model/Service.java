@@ -31,6 +31,17 @@ public record Service(String name, Protocol protocol, Listen listen, Scheduler s
         }
         if (health == null) health = HealthCheck.NONE;
         limits = limits == null ? Optional.empty() : limits;
+        IpAddress.Family family = listen.address().map(IpAddress::family).orElse(backends.get(0).address().family());
+        for (Backend b : backends) {
+            if (b.address().family() != family) {
+                throw new IllegalArgumentException("service " + name + " mixes IPv4 and IPv6 addresses");
+            }
+        }
+    }
+
+    /** The one address family a service lives in: its listen address's, else its backends' (they all agree). */
+    public IpAddress.Family family() {
+        return listen.address().map(IpAddress::family).orElse(backends.get(0).address().family());
     }
 
     /** A service without per-client limits. */

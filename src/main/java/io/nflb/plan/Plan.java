@@ -38,6 +38,14 @@ public record Plan(List<ServicePlan> services, Optional<Firewall> firewall, List
         return out;
     }
 
+    /** {@link #probed()} with one backend per endpoint, in order of first appearance: what a firewall lets through. */
+    public List<Backend> probedEndpoints() {
+        List<Backend> out = new java.util.ArrayList<>();
+        java.util.Set<String> seen = new java.util.HashSet<>();
+        for (Backend b : probed) if (seen.add(b.endpoint())) out.add(b);
+        return out;
+    }
+
     /** Whether any service's traffic is routed on to another host, which needs ip_forward. */
     public boolean needsForwarding() {
         return !services.isEmpty();

@@ -1,11 +1,11 @@
 package io.nflb.bench;
 
 import io.nflb.config.ConfigLoader;
-import io.nflb.daemon.NftDataplane;
-import io.nflb.kernel.Exec;
+import io.nflb.dataplane.nft.NftDataplane;
+import io.nflb.dataplane.nft.NftRenderer;
+import io.nflb.host.Exec;
 import io.nflb.plan.Plan;
 import io.nflb.plan.Planner;
-import io.nflb.render.NftRenderer;
 import io.nflb.testing.Netns;
 import io.nflb.testing.Routed;
 

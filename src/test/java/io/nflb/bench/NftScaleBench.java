@@ -1,20 +1,20 @@
 package io.nflb.bench;
 
-import io.nflb.kernel.NftKernel;
+import io.nflb.dataplane.nft.NftKernel;
+import io.nflb.dataplane.nft.NftRenderer;
+import io.nflb.dataplane.nft.NftScript;
 import io.nflb.model.Backend;
 import io.nflb.model.Protocol;
 import io.nflb.model.Scheduler;
 import io.nflb.model.Snat;
 import io.nflb.plan.Plan;
 import io.nflb.plan.ServicePlan;
-import io.nflb.render.NftRenderer;
-import io.nflb.render.NftScript;
 import io.nflb.testing.Netns;
 
 import java.util.ArrayList;
 import java.util.List;
 
-import static io.nflb.render.NftPlans.*;
+import static io.nflb.dataplane.nft.NftPlans.*;
 
 /**
  * Scale figures for the nft backend: render time, full apply into an empty table, and one backend added,
@@ -49,7 +49,7 @@ public final class NftScaleBench {
                 time(k, n, "reweight backend", plan(n, target, 3));
                 time(k, n, "remove backend", plan(n, -1, 1));
                 long t2 = System.nanoTime();
-                NftKernel.ApplyResult v = k.apply(plan(n, target, 2));
+                NftKernel.NftTransaction v = k.apply(plan(n, target, 2));
                 System.out.printf("%6d services: verified apply (full readback + diff), one backend: %.0f ms, incremental=%s%n",
                         n, (System.nanoTime() - t2) / 1e6, v.incremental());
             }
@@ -59,9 +59,9 @@ public final class NftScaleBench {
     private static void time(NftKernel k, int n, String what, Plan p) {
         NftScript s = NftRenderer.render(p);
         long t = System.nanoTime();
-        NftKernel.ApplyResult r = k.update(s);
+        NftKernel.NftTransaction r = k.update(s);
         System.out.printf("%6d services: %s, update() %.1f ms (incremental=%s, %d bytes sent)%n",
-                n, what, (System.nanoTime() - t) / 1e6, r.incremental(), r.transaction().length());
+                n, what, (System.nanoTime() - t) / 1e6, r.incremental(), r.text().length());
     }
 
     /** N services of 10 round-robin backends; service {@code changed} gets an 11th backend (variant 2) or a new weight (3). */

@@ -1,14 +1,14 @@
 package io.nflb.bench;
 
 import io.nflb.config.ConfigLoader;
-import io.nflb.daemon.Dataplane;
-import io.nflb.daemon.Dataplanes;
-import io.nflb.kernel.Exec;
+import io.nflb.dataplane.Dataplane;
+import io.nflb.dataplane.Dataplanes;
+import io.nflb.dataplane.iptables.IptablesRenderer;
+import io.nflb.host.Exec;
 import io.nflb.model.BackendKind;
+import io.nflb.model.IpAddress;
 import io.nflb.plan.Plan;
 import io.nflb.plan.Planner;
-import io.nflb.render.IptablesRenderer;
-import io.nflb.render.IptablesRuleset;
 
 import java.util.List;
 import java.util.Locale;
@@ -71,7 +71,7 @@ public final class ScaleBench {
         for (int i = 0; i < 6; i++) {
             long t0 = System.nanoTime();
             Plan plan = Planner.plan(ConfigLoader.parse("bench.yaml", yaml));
-            String text = IptablesRenderer.restoreText(IptablesRenderer.render(plan, IptablesRuleset.Family.IPV4));
+            String text = IptablesRenderer.restoreText(IptablesRenderer.render(plan, IpAddress.Family.V4));
             long took = System.nanoTime() - t0;
             if (i > 0) best = Math.min(best, took);
             lines = (int) text.lines().count();
@@ -79,7 +79,7 @@ public final class ScaleBench {
         String ns = "nflb-bench-" + Long.toHexString(ThreadLocalRandom.current().nextLong() & 0xffffffL);
         Exec.host().check(List.of("ip", "netns", "add", ns));
         try {
-            Dataplane dp = Dataplanes.forKind(backend, Exec.inNetns(ns));
+            Dataplane dp = Dataplanes.REAL.forKind(backend, Exec.inNetns(ns));
             Plan plan = Planner.plan(ConfigLoader.parse("bench.yaml", yaml));
             Plan changed = Planner.plan(ConfigLoader.parse("bench.yaml", changedYaml));
             long full = time(() -> dp.apply(plan));

@@ -1,15 +1,11 @@
 package io.nflb.cli;
 
+import io.nflb.dataplane.Dataplanes;
 import io.nflb.testing.KernelTests;
 import io.nflb.testing.Netns;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.io.PrintWriter;
-import java.io.StringWriter;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -21,23 +17,8 @@ class MainTest {
     @TempDir
     Path dir;
 
-    private record Ran(int code, String out, String err) {
-    }
-
-    /** Runs the CLI in process, capturing both streams (commands print to System.out, picocli to its writers). */
-    private static synchronized Ran nflb(String... args) {
-        PrintStream savedOut = System.out;
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        StringWriter err = new StringWriter();
-        try {
-            System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-            var cl = Main.commandLine();
-            cl.setErr(new PrintWriter(err, true));
-            int code = cl.execute(args);
-            return new Ran(code, out.toString(StandardCharsets.UTF_8), err.toString());
-        } finally {
-            System.setOut(savedOut);
-        }
+    private static Cli.Ran nflb(String... args) {
+        return Cli.run(Dataplanes.REAL, args);
     }
 
     private Path write(String name, String yaml) throws Exception {
@@ -66,7 +47,7 @@ class MainTest {
                     schedular: random
                     backends: []
                 """);
-        Ran r = nflb("apply", "-c", bad.toString());
+        Cli.Ran r = nflb("apply", "-c", bad.toString());
         assertThat(r.code()).isEqualTo(2);
         assertThat(r.err()).contains(bad + ":3:20: port 70000 is out of range", bad + ":4:5: unknown key 'schedular'; did you mean 'scheduler'?",
                 bad + ":5:15:", "nothing applied");
@@ -79,7 +60,7 @@ class MainTest {
 
     @Test
     void planPrintsTheRestoreInputWithoutRoot() throws Exception {
-        Ran r = nflb("plan", "-c", write("good.yaml", GOOD).toString());
+        Cli.Ran r = nflb("plan", "-c", write("good.yaml", GOOD).toString());
         assertThat(r.code()).isZero();
         assertThat(r.out()).startsWith("*nat\n").contains("-I PREROUTING 1 -m comment --comment \"nflb service portals\" -j NFLB-SERVICES",
                 "--mode nth --every 3 --packet 0", "-j DNAT --to-destination 10.99.1.3:80").endsWith("COMMIT\n");
@@ -87,7 +68,7 @@ class MainTest {
 
     @Test
     void explainShowsTheExactSharesFromTheRules() throws Exception {
-        Ran r = nflb("explain", "--json", "-c", write("good.yaml", GOOD).toString());
+        Cli.Ran r = nflb("explain", "--json", "-c", write("good.yaml", GOOD).toString());
         assertThat(r.code()).isZero();
         assertThat(r.out()).contains("\"endpoint\":\"10.99.1.2:80\",\"weight\":1,\"expected\":\"1/3\",\"actual\":\"1/3\"",
                 "\"endpoint\":\"10.99.1.3:80\",\"weight\":2,\"expected\":\"2/3\",\"actual\":\"2/3\"", "\"unbalanced\":\"0\"");
@@ -98,21 +79,21 @@ class MainTest {
         KernelTests.require("ip", "iptables-restore", "iptables-save", "sysctl");
         Path cfg = write("good.yaml", GOOD);
         try (Netns ns = Netns.create("cli")) {
-            Ran first = nflb("apply", "-c", cfg.toString(), "--netns", ns.name());
+            Cli.Ran first = nflb("apply", "-c", cfg.toString(), "--netns", ns.name());
             assertThat(first.code()).as(first.err()).isZero();
             assertThat(first.out()).contains("chains written", "net.ipv4.ip_forward was 0; set to 1");
             String saved = ns.exec().check(List.of("iptables-save", "-t", "nat")).stdout();
 
-            Ran second = nflb("apply", "-c", cfg.toString(), "--netns", ns.name());
+            Cli.Ran second = nflb("apply", "-c", cfg.toString(), "--netns", ns.name());
             assertThat(second.out()).contains("already up to date");
             assertThat(withoutComments(ns.exec().check(List.of("iptables-save", "-t", "nat")).stdout())).isEqualTo(withoutComments(saved));
 
-            Ran status = nflb("status", "--json", "--netns", ns.name());
+            Cli.Ran status = nflb("status", "--json", "--netns", ns.name(), "--socket", dir.resolve("no-daemon.sock").toString());
             assertThat(status.out()).contains("\"installed\":[\"iptables\"]", "\"endpoint\":\"10.99.1.2:80\"");
 
             assertThat(nflb("flush", "--netns", ns.name()).out()).contains("chains and 3 jumps removed");
             assertThat(ns.exec().check(List.of("iptables-save", "-t", "nat")).stdout()).doesNotContain("NFLB");
-            assertThat(nflb("status", "--netns", ns.name()).out()).contains("no rules installed");
+            assertThat(nflb("status", "--netns", ns.name(), "--socket", dir.resolve("no-daemon.sock").toString()).out()).contains("no rules installed");
         }
     }
 

@@ -1,12 +1,14 @@
 package io.nflb.daemon;
 
 import io.nflb.config.ConfigLoader;
-import io.nflb.kernel.Exec;
-import io.nflb.kernel.FakeIptablesTool;
-import io.nflb.kernel.IptablesKernel;
+import io.nflb.dataplane.Dataplane;
+import io.nflb.dataplane.iptables.FakeIptablesTool;
+import io.nflb.dataplane.iptables.IptablesDataplane;
+import io.nflb.dataplane.iptables.IptablesKernel;
+import io.nflb.host.Exec;
 import io.nflb.model.Config;
+import io.nflb.model.IpAddress.Family;
 import io.nflb.plan.Plan;
-import io.nflb.render.IptablesRuleset.Family;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -49,9 +51,9 @@ class DaemonTest {
                 backends: [{address: "2001:db8::5"}, {address: "2001:db8::6"}]
             """;
 
-    private final FakeIptablesTool tool = new FakeIptablesTool(Family.IPV4);
+    private final FakeIptablesTool tool = new FakeIptablesTool(Family.V4);
     private final Dataplane dataplane = new IptablesDataplane(List.of(new IptablesKernel(tool),
-            new IptablesKernel(new FakeIptablesTool(Family.IPV6))));
+            new IptablesKernel(new FakeIptablesTool(Family.V6))));
     private final AtomicBoolean healthy = new AtomicBoolean(true);
     private Daemon daemon;
 

@@ -1,12 +1,12 @@
 package io.nflb.daemon;
 
 import io.nflb.config.ConfigLoader;
-import io.nflb.kernel.FakeIptablesTool;
-import io.nflb.kernel.IptablesKernel;
+import io.nflb.dataplane.Dataplane;
+import io.nflb.dataplane.iptables.IptablesNames;
 import io.nflb.model.Config;
-import io.nflb.render.ChainNames;
-import io.nflb.render.IptablesRuleset.Family;
-import org.junit.jupiter.api.Test;
+import io.nflb.testing.FakeKernel;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -16,7 +16,10 @@ import java.util.concurrent.TimeUnit;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-/** The daemon's core against the in-memory iptables: check results in, rules out. No clocks, no sleeps. */
+/**
+ * The daemon's core against an in-memory kernel of each rule language: check results in, rules out. No clocks,
+ * no sleeps.
+ */
 class ReconcilerTest {
 
     private static final String YAML = """
@@ -37,9 +40,6 @@ class ReconcilerTest {
                 backends: [{address: 192.168.2.6}]
             """;
 
-    private final FakeIptablesTool tool = new FakeIptablesTool(Family.IPV4);
-    private final Dataplane dataplane = new IptablesDataplane(List.of(new IptablesKernel(tool)));
-
     private static Config config(String yaml) throws Exception {
         return ConfigLoader.parse("t.yaml", yaml);
     }
@@ -48,49 +48,73 @@ class ReconcilerTest {
         return new BackendKey("web", "192.168.2." + (i + 2) + ":80");
     }
 
+    private FakeKernel kernel;
+    private Dataplane dataplane;
+
+    private void use(FakeKernel.Language language) {
+        kernel = new FakeKernel(language);
+        dataplane = kernel.dataplane();
+    }
+
     private String rules() {
-        return tool.save(false);
+        return kernel.rules();
+    }
+
+    /** How the kernel's rules name a backend of these services' ("192.168.2.3:80"). */
+    private String ep(String endpoint) {
+        return kernel.endpoint(endpoint);
     }
 
     private String lastTransaction() {
-        return tool.committed().get(tool.committed().size() - 1);
+        return kernel.committed().get(kernel.committed().size() - 1);
     }
 
-    @Test
-    void startsWithEveryBackendUpAndAdoptsWhatIsAlreadyThere() throws Exception {
+    @ParameterizedTest
+    @EnumSource(FakeKernel.Language.class)
+    void startsWithEveryBackendUpAndAdoptsWhatIsAlreadyThere(FakeKernel.Language language) throws Exception {
+        use(language);
         Reconciler r = new Reconciler(dataplane, config(YAML));
         assertThat(r.start().changed()).isTrue();
-        assertThat(rules()).contains("--to-destination 192.168.2.2:80", "--to-destination 192.168.2.3:80",
-                "--to-destination 192.168.2.4:80", "--to-destination 192.168.2.5:53").doesNotContain("REJECT");
-        int commits = tool.committed().size();
+        assertThat(rules()).contains(ep("192.168.2.2:80"), ep("192.168.2.3:80"), ep("192.168.2.4:80"), ep("192.168.2.5:53"))
+                .doesNotContain("REJECT", "rej4 {\n\t\ttype ipv4_addr . inet_proto . inet_service\n\t\telements");
+        int commits = kernel.committed().size();
         // A restarted daemon: same config, same kernel, nothing sent.
-        Reconciler again = new Reconciler(dataplane, config(YAML));
+        Reconciler again = new Reconciler(kernel.dataplane(), config(YAML));
         assertThat(again.start().changed()).isFalse();
-        assertThat(tool.committed()).hasSize(commits);
+        assertThat(kernel.committed()).hasSize(commits);
     }
 
-    @Test
-    void aBackendLeavesOnTheFallthFailureTouchingOnlyItsServiceAndComesBackAfterRise() throws Exception {
+    @ParameterizedTest
+    @EnumSource(FakeKernel.Language.class)
+    void aBackendLeavesOnTheFallthFailureTouchingOnlyItsServiceAndComesBackAfterRise(FakeKernel.Language language) throws Exception {
+        use(language);
         Reconciler r = new Reconciler(dataplane, config(YAML));
         r.start();
-        int commits = tool.committed().size();
+        int commits = kernel.committed().size();
         assertThat(r.report(web(1), false)).isFalse();
-        assertThat(tool.committed()).hasSize(commits);
+        assertThat(kernel.committed()).hasSize(commits);
         assertThat(r.report(web(1), false)).isTrue();
         assertThat(r.status(web(1))).contains(BackendState.Status.DOWN);
-        assertThat(rules()).doesNotContain("192.168.2.3:80").contains("192.168.2.2:80", "192.168.2.4:80");
+        assertThat(rules()).doesNotContain(ep("192.168.2.3:80")).contains(ep("192.168.2.2:80"), ep("192.168.2.4:80"));
         String tx = lastTransaction();
-        assertThat(tx).contains(ChainNames.service("web")).doesNotContain(ChainNames.service("api"),
-                ChainNames.service("dns"), ChainNames.SERVICES + " ", "-A PREROUTING");
+        if (language == FakeKernel.Language.IPTABLES) {
+            assertThat(tx).contains(IptablesNames.service("web")).doesNotContain(IptablesNames.service("api"),
+                    IptablesNames.service("dns"), IptablesNames.SERVICES + " ", "-A PREROUTING");
+        } else {
+            // A difference: web's chain and its slots only; nothing of the other services, no table replaced.
+            assertThat(tx).contains("svc_web", "10.0.0.1 . 80 . ").doesNotContain("8080", " . 53", "table inet nflb {", "prerouting");
+        }
 
         assertThat(r.report(web(1), true)).isFalse();
-        assertThat(rules()).doesNotContain("192.168.2.3:80");
+        assertThat(rules()).doesNotContain(ep("192.168.2.3:80"));
         assertThat(r.report(web(1), true)).isTrue();
-        assertThat(rules()).contains("--to-destination 192.168.2.3:80");
+        assertThat(rules()).contains(ep("192.168.2.3:80"));
     }
 
-    @Test
-    void aServiceWithNoUsableBackendRejectsNewConnectionsInTheFilterTable() throws Exception {
+    @ParameterizedTest
+    @EnumSource(FakeKernel.Language.class)
+    void aServiceWithNoUsableBackendRejectsNewConnectionsInTheFilterHooks(FakeKernel.Language language) throws Exception {
+        use(language);
         Reconciler r = new Reconciler(dataplane, config(YAML));
         r.start();
         for (int i = 0; i < 3; i++) {
@@ -98,39 +122,52 @@ class ReconcilerTest {
             r.report(web(i), false);
         }
         assertThat(r.rejecting()).containsExactly("web");
-        assertThat(rules()).contains("-A INPUT -m comment --comment \"nflb services without backends\" -j NFLB-REJECT",
-                "-A FORWARD -m comment --comment \"nflb services without backends\" -j NFLB-REJECT",
-                "-A NFLB-REJECT -d 10.0.0.1/32 -p tcp -m comment --comment \"web has no usable backend\""
-                        + " -m conntrack --ctstate NEW -m tcp --dport 80 -j REJECT --reject-with tcp-reset")
-                .doesNotContain("-j DNAT --to-destination 192.168.2.2");
-        assertThat(rules()).contains("-A NFLB-SERVICES -d 10.0.0.1/32 -p tcp -m comment --comment \"web portal\"");
+        assertThat(dataplane.rejecting()).containsExactly("web");
+        if (language == FakeKernel.Language.IPTABLES) {
+            assertThat(rules()).contains("-A INPUT -m comment --comment \"nflb services without backends\" -j NFLB-REJECT",
+                    "-A FORWARD -m comment --comment \"nflb services without backends\" -j NFLB-REJECT",
+                    "-A NFLB-REJECT -d 10.0.0.1/32 -p tcp -m comment --comment \"web has no usable backend\""
+                            + " -m conntrack --ctstate NEW -m tcp --dport 80 -j REJECT --reject-with tcp-reset")
+                    .doesNotContain("-j DNAT --to-destination 192.168.2.2");
+            assertThat(rules()).contains("-A NFLB-SERVICES -d 10.0.0.1/32 -p tcp -m comment --comment \"web portal\"");
+        } else {
+            assertThat(rules()).contains("10.0.0.1 . tcp . 80 comment \"web\"").doesNotContain(ep("192.168.2.2:80"), "svc_web");
+        }
 
         r.admin(new BackendKey("dns", "192.168.2.5:53"), BackendState.Admin.DISABLED);
         assertThat(r.rejecting()).containsExactly("web", "dns");
         assertThat(dataplane.rejecting()).containsExactlyInAnyOrder("web", "dns");
-        assertThat(rules()).contains("-m udp --dport 53 -j REJECT --reject-with icmp-port-unreachable");
+        if (language == FakeKernel.Language.IPTABLES) {
+            assertThat(rules()).contains("-m udp --dport 53 -j REJECT --reject-with icmp-port-unreachable");
+        } else {
+            assertThat(rules()).contains("10.0.0.1 . udp . 53 comment \"dns\"");
+        }
 
         r.report(web(0), true);
         r.report(web(0), true);
         r.admin(new BackendKey("dns", "192.168.2.5:53"), BackendState.Admin.NORMAL);
         assertThat(r.rejecting()).isEmpty();
         assertThat(dataplane.rejecting()).isEmpty();
-        assertThat(rules()).doesNotContain("NFLB-REJECT").contains("--to-destination 192.168.2.2:80");
+        assertThat(rules()).doesNotContain("NFLB-REJECT", "comment \"web\" }").contains(ep("192.168.2.2:80"));
     }
 
-    @Test
-    void drainingTakesABackendOutOfSelectionAndBackWithoutWaitingForChecks() throws Exception {
+    @ParameterizedTest
+    @EnumSource(FakeKernel.Language.class)
+    void drainingTakesABackendOutOfSelectionAndBackWithoutWaitingForChecks(FakeKernel.Language language) throws Exception {
+        use(language);
         Reconciler r = new Reconciler(dataplane, config(YAML));
         r.start();
         r.admin(web(2), BackendState.Admin.DRAINING);
         assertThat(r.status(web(2))).contains(BackendState.Status.DRAINING);
-        assertThat(rules()).doesNotContain("192.168.2.4:80");
+        assertThat(rules()).doesNotContain(ep("192.168.2.4:80"));
         r.admin(web(2), BackendState.Admin.NORMAL);
-        assertThat(rules()).contains("192.168.2.4:80");
+        assertThat(rules()).contains(ep("192.168.2.4:80"));
     }
 
-    @Test
-    void reloadKeepsVerdictsStartsNewCheckedBackendsDownAndIgnoresRemovedOnes() throws Exception {
+    @ParameterizedTest
+    @EnumSource(FakeKernel.Language.class)
+    void reloadKeepsVerdictsStartsNewCheckedBackendsDownAndIgnoresRemovedOnes(FakeKernel.Language language) throws Exception {
+        use(language);
         Reconciler r = new Reconciler(dataplane, config(YAML));
         r.start();
         r.report(web(0), false);
@@ -140,45 +177,51 @@ class ReconcilerTest {
         assertThat(r.status(web(0))).contains(BackendState.Status.DOWN);
         assertThat(r.status(web(2))).isEmpty();
         assertThat(r.status(web(5))).contains(BackendState.Status.DOWN);
-        assertThat(rules()).doesNotContain("192.168.2.4:80", "192.168.2.7:80", "192.168.2.2:80").contains("192.168.2.3:80");
+        assertThat(rules()).doesNotContain(ep("192.168.2.4:80"), ep("192.168.2.7:80"), ep("192.168.2.2:80")).contains(ep("192.168.2.3:80"));
         assertThat(r.report(web(2), false)).isFalse();
         r.report(web(5), true);
         r.report(web(5), true);
-        assertThat(rules()).contains("--to-destination 192.168.2.7:80");
+        assertThat(rules()).contains(ep("192.168.2.7:80"));
         assertThat(r.targets()).extracting(HealthChecker.Target::key).contains(web(5)).doesNotContain(web(2));
     }
 
-    @Test
-    void aReloadTheKernelRefusesLeavesTheRunningConfigAndRules() throws Exception {
+    @ParameterizedTest
+    @EnumSource(FakeKernel.Language.class)
+    void aReloadTheKernelRefusesLeavesTheRunningConfigAndRules(FakeKernel.Language language) throws Exception {
+        use(language);
         Reconciler r = new Reconciler(dataplane, config(YAML));
         r.start();
         String before = rules();
         Config old = r.config();
-        tool.refuseLinesContaining("192.168.2.9");
+        kernel.refuseLinesContaining("192.168.2.9");
         assertThatThrownBy(() -> r.reload(config(YAML.replace("192.168.2.6", "192.168.2.9")))).isInstanceOf(RuntimeException.class);
         assertThat(r.config()).isSameAs(old);
         assertThat(rules()).isEqualTo(before);
-        tool.refuseLinesContaining(null);
+        kernel.refuseLinesContaining(null);
         r.report(web(0), false);
         r.report(web(0), false);
-        assertThat(rules()).doesNotContain("192.168.2.2:80").contains("192.168.2.6:8080");
+        assertThat(rules()).doesNotContain(ep("192.168.2.2:80")).contains(ep("192.168.2.6:8080"));
     }
 
-    @Test
-    void aFailedApplyIsRetriedOnTheNextResult() throws Exception {
+    @ParameterizedTest
+    @EnumSource(FakeKernel.Language.class)
+    void aFailedApplyIsRetriedOnTheNextResult(FakeKernel.Language language) throws Exception {
+        use(language);
         Reconciler r = new Reconciler(dataplane, config(YAML));
         r.start();
-        tool.refuseLinesContaining("NFLB-SVC-web");
+        kernel.refuseLinesContaining(language == FakeKernel.Language.IPTABLES ? "NFLB-SVC-web" : "svc_web");
         r.report(web(1), false);
         r.report(web(1), false); // flips; the kernel refuses
-        assertThat(rules()).contains("192.168.2.3:80");
-        tool.refuseLinesContaining(null);
+        assertThat(rules()).contains(ep("192.168.2.3:80"));
+        kernel.refuseLinesContaining(null);
         r.report(web(0), true); // nothing flips, but the pending change goes in
-        assertThat(rules()).doesNotContain("192.168.2.3:80");
+        assertThat(rules()).doesNotContain(ep("192.168.2.3:80"));
     }
 
-    @Test
-    void checkerTicksDriveTheReconcilerThroughItsProbe() throws Exception {
+    @ParameterizedTest
+    @EnumSource(FakeKernel.Language.class)
+    void checkerTicksDriveTheReconcilerThroughItsProbe(FakeKernel.Language language) throws Exception {
+        use(language);
         Reconciler r = new Reconciler(dataplane, config(YAML));
         r.start();
         ManualTicker ticker = new ManualTicker();
@@ -191,9 +234,9 @@ class ReconcilerTest {
         assertThat(ticker.intervals).containsOnly(java.time.Duration.ofMillis(200), java.time.Duration.ofSeconds(2));
         healthy[0] = false;
         ticker.tickAll();
-        assertThat(rules()).contains("192.168.2.2:80");
+        assertThat(rules()).contains(ep("192.168.2.2:80"));
         ticker.tickAll();
-        assertThat(rules()).doesNotContain("192.168.2.2:80");
+        assertThat(rules()).doesNotContain(ep("192.168.2.2:80"));
         // A reload that drops a backend stops its check.
         r.reload(config(YAML.replace("      - {address: 192.168.2.4}\n", "")));
         checker.update(r.targets());
@@ -203,13 +246,15 @@ class ReconcilerTest {
         assertThat(ticker.live()).isZero();
     }
 
-    @Test
-    void aHungCheckNeverDelaysAnotherBackendsCheck() throws Exception {
+    @ParameterizedTest
+    @EnumSource(FakeKernel.Language.class)
+    void aHungCheckNeverDelaysAnotherBackendsCheck(FakeKernel.Language language) throws Exception {
+        use(language);
         Reconciler r = new Reconciler(dataplane, config(YAML));
         r.start();
         CountDownLatch release = new CountDownLatch(1);
         CountDownLatch otherDown = new CountDownLatch(1);
-        HealthChecker.Probe probe = t -> {
+        HealthProbe probe = t -> {
             if (t.key().equals(web(0))) {
                 release.await(30, TimeUnit.SECONDS); // hangs (past its own timeout) until the test ends
                 return true;
@@ -222,7 +267,7 @@ class ReconcilerTest {
         })) {
             checker.update(r.targets());
             assertThat(otherDown.await(10, TimeUnit.SECONDS)).as("web(1) marked down while web(0)'s check hangs").isTrue();
-            assertThat(rules()).doesNotContain("192.168.2.3:80").contains("192.168.2.2:80");
+            assertThat(rules()).doesNotContain(ep("192.168.2.3:80")).contains(ep("192.168.2.2:80"));
         } finally {
             release.countDown();
         }

@@ -1,14 +1,14 @@
 package io.nflb.firewall;
 
-import io.nflb.daemon.IptablesDataplane;
-import io.nflb.daemon.NftDataplane;
-import io.nflb.kernel.ApplyResult;
-import io.nflb.kernel.IptablesKernel;
-import io.nflb.kernel.NftKernel;
+import io.nflb.dataplane.iptables.IptablesDataplane;
+import io.nflb.dataplane.iptables.IptablesKernel;
+import io.nflb.dataplane.iptables.IptablesRenderer;
+import io.nflb.dataplane.iptables.IptablesTransaction;
+import io.nflb.dataplane.nft.NftDataplane;
+import io.nflb.dataplane.nft.NftKernel;
+import io.nflb.dataplane.nft.NftRenderer;
+import io.nflb.model.IpAddress.Family;
 import io.nflb.plan.Plan;
-import io.nflb.render.IptablesRenderer;
-import io.nflb.render.IptablesRuleset.Family;
-import io.nflb.render.NftRenderer;
 import io.nflb.testing.KernelTests;
 import io.nflb.testing.Netns;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -29,9 +29,9 @@ class FirewallApplyNetnsTest {
         try (Netns ns = Netns.create("fw-ipt")) {
             for (Family f : Family.values()) {
                 IptablesKernel k = new IptablesKernel(ns.exec(), f);
-                ApplyResult first = k.apply(IptablesRenderer.render(plan, f)); // verifies the read-back itself
-                assertThat(first.changed()).isTrue();
-                assertThat(k.apply(IptablesRenderer.render(plan, f)).changed()).as("second apply").isFalse();
+                IptablesTransaction first = k.apply(IptablesRenderer.render(plan, f)); // verifies the read-back itself
+                assertThat(first.isEmpty()).isFalse();
+                assertThat(k.apply(IptablesRenderer.render(plan, f)).isEmpty()).as("second apply").isTrue();
             }
             String save = ns.exec().check(List.of("iptables-save")).stdout();
             assertThat(save).contains("-A INPUT -m comment --comment \"nflb firewall\" -j NFLB-INPUT",

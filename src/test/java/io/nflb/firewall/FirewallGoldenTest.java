@@ -1,12 +1,12 @@
 package io.nflb.firewall;
 
 import io.nflb.config.ConfigLoader;
+import io.nflb.dataplane.iptables.IptablesRenderer;
+import io.nflb.dataplane.nft.NftRenderer;
+import io.nflb.dataplane.nft.NftState;
+import io.nflb.model.IpAddress.Family;
 import io.nflb.plan.Plan;
 import io.nflb.plan.Planner;
-import io.nflb.render.IptablesRenderer;
-import io.nflb.render.IptablesRuleset.Family;
-import io.nflb.render.NftRenderer;
-import io.nflb.render.NftState;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -26,8 +26,8 @@ class FirewallGoldenTest {
     }
 
     static String iptables(Plan plan) {
-        return "# iptables-restore\n" + IptablesRenderer.restoreText(IptablesRenderer.render(plan, Family.IPV4))
-                + "# ip6tables-restore\n" + IptablesRenderer.restoreText(IptablesRenderer.render(plan, Family.IPV6));
+        return "# iptables-restore\n" + IptablesRenderer.restoreText(IptablesRenderer.render(plan, Family.V4))
+                + "# ip6tables-restore\n" + IptablesRenderer.restoreText(IptablesRenderer.render(plan, Family.V6));
     }
 
     private static void check(String text, Path golden) throws Exception {

@@ -1,16 +1,16 @@
 package io.nflb.firewall;
 
-import io.nflb.daemon.Dataplane;
-import io.nflb.daemon.IptablesDataplane;
-import io.nflb.daemon.NftDataplane;
-import io.nflb.kernel.Exec;
-import io.nflb.kernel.Forwarding;
+import io.nflb.dataplane.Dataplane;
+import io.nflb.dataplane.iptables.IptablesDataplane;
+import io.nflb.dataplane.nft.NftDataplane;
+import io.nflb.host.Exec;
+import io.nflb.host.Forwarding;
 import io.nflb.lab.Servers;
 import io.nflb.lab.Topology;
 import io.nflb.model.Config;
+import io.nflb.model.IpAddress.Family;
 import io.nflb.plan.Plan;
 import io.nflb.plan.Planner;
-import io.nflb.render.IptablesRuleset.Family;
 import io.nflb.testing.KernelTests;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -117,7 +117,7 @@ class FirewallScanNetnsTest {
         c.check(List.of("ip", "-6", "route", "add", "default", "via", ROUTER6));
         s.check(List.of("ip", "-6", "addr", "add", SERVER6 + "/64", "dev", "eth0", "nodad"));
         s.check(List.of("ip", "-6", "route", "add", "default", "via", ROUTER6_SERVER_SIDE));
-        Forwarding.ensure(r, Family.IPV6);
+        Forwarding.ensure(r, Family.V6);
     }
 
     /** ScanTool JVMs inside namespaces; listeners are killed on close. */

@@ -1,10 +1,10 @@
 package io.nflb.firewall;
 
 import io.nflb.config.ConfigLoader;
-import io.nflb.daemon.Dataplane;
-import io.nflb.daemon.IptablesDataplane;
-import io.nflb.daemon.NftDataplane;
-import io.nflb.kernel.Exec;
+import io.nflb.dataplane.Dataplane;
+import io.nflb.dataplane.iptables.IptablesDataplane;
+import io.nflb.dataplane.nft.NftDataplane;
+import io.nflb.host.Exec;
 import io.nflb.lab.Topology;
 import io.nflb.plan.Planner;
 import io.nflb.testing.KernelTests;

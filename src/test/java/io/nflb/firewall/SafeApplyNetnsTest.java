@@ -1,6 +1,6 @@
 package io.nflb.firewall;
 
-import io.nflb.kernel.Exec;
+import io.nflb.host.Exec;
 import io.nflb.lab.Servers;
 import io.nflb.state.Generations;
 import io.nflb.testing.KernelTests;
@@ -18,7 +18,6 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import java.util.stream.Collectors;
 
 import static org.assertj.core.api.Assertions.assertThat;
 

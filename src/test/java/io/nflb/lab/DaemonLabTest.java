@@ -1,6 +1,6 @@
 package io.nflb.lab;
 
-import io.nflb.kernel.Exec;
+import io.nflb.host.Exec;
 import io.nflb.testing.KernelTests;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -52,7 +52,7 @@ class DaemonLabTest {
                 // A client opens new connections in a loop through the kill: the ones that fail are those the
                 // rules sent to s2 between the kill and the rule change.
                 Path during0 = dir.resolve("loop.out");
-                Process loop = new ProcessBuilder(Exec.inNetns(topology.client()).command(Servers.java("io.nflb.lab.Probe",
+                Process loop = new ProcessBuilder(Exec.inNetns(topology.client()).command(Servers.java("io.nflb.lab.LabClient",
                         VIP, String.valueOf(PORT), "100000", "1000", "3000"))).redirectErrorStream(true).redirectOutput(during0.toFile()).start();
                 Thread.sleep(500);
                 long killed = System.nanoTime();
@@ -60,8 +60,8 @@ class DaemonLabTest {
                 await(router, r -> !r.contains("192.168.2.3:80"), Duration.ofSeconds(10), log);
                 long detection = millisSince(killed);
                 assertThat(loop.waitFor(30, TimeUnit.SECONDS)).isTrue();
-                List<String> loopAnswers = Files.readAllLines(during0).stream().filter(a -> !a.equals("done") && !a.equals(Probe.NOT_SENT)).toList();
-                Map<String, Integer> loopTally = Probe.tally(loopAnswers);
+                List<String> loopAnswers = Files.readAllLines(during0).stream().filter(a -> !a.equals("done") && !a.equals(LabClient.NOT_SENT)).toList();
+                Map<String, Integer> loopTally = LabClient.tally(loopAnswers);
                 int failed = loopAnswers.size() - loopTally.getOrDefault("s1", 0) - loopTally.getOrDefault("s2", 0) - loopTally.getOrDefault("s3", 0);
                 System.out.printf("daemon lab: %d new connections in a loop through the kill, %d failed (%s)%n",
                         loopAnswers.size(), failed, loopTally);
@@ -98,7 +98,7 @@ class DaemonLabTest {
                 await(router, r -> r.contains("-j REJECT --reject-with tcp-reset"), Duration.ofSeconds(10), log);
                 long t = System.nanoTime();
                 Map<String, Integer> none = probe(topology, 20);
-                assertThat(none).containsOnlyKeys(Probe.REFUSED);
+                assertThat(none).containsOnlyKeys(LabClient.REFUSED);
                 assertThat(millisSince(t)).as("20 refusals without waiting for timeouts").isLessThan(10_000);
                 assertThat(Files.readString(log)).contains("service web has no usable backend");
             } finally {
@@ -151,12 +151,12 @@ class DaemonLabTest {
     }
 
     static Map<String, Integer> probe(Topology topology, int count) {
-        List<String> argv = Servers.java("io.nflb.lab.Probe", VIP, String.valueOf(PORT), String.valueOf(count), "1000", "20000");
+        List<String> argv = Servers.java("io.nflb.lab.LabClient", VIP, String.valueOf(PORT), String.valueOf(count), "1000", "20000");
         Exec.Result r = Exec.inNetns(topology.client()).run(argv, null, Duration.ofSeconds(60));
         if (!r.ok() || !r.stdout().endsWith("done\n")) throw new IllegalStateException("the client failed: " + r.describeFailure());
         List<String> answers = new ArrayList<>(List.of(r.stdout().split("\n")));
         answers.remove(answers.size() - 1);
-        return Probe.tally(answers);
+        return LabClient.tally(answers);
     }
 
     static long millisSince(long start) {

@@ -2,7 +2,7 @@ package io.nflb.lab;
 
 import io.nflb.cli.Main;
 import io.nflb.daemon.ControlClient;
-import io.nflb.kernel.Exec;
+import io.nflb.host.Exec;
 import io.nflb.testing.KernelTests;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;

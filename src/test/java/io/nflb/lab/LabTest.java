@@ -1,6 +1,6 @@
 package io.nflb.lab;
 
-import io.nflb.kernel.Exec;
+import io.nflb.host.Exec;
 import io.nflb.model.BackendKind;
 import io.nflb.model.Scheduler;
 import io.nflb.plan.Rational;

@@ -1,10 +1,10 @@
 package io.nflb.lint;
 
 import io.nflb.config.ConfigLoader;
+import io.nflb.dataplane.iptables.IptablesRenderer;
+import io.nflb.model.IpAddress;
 import io.nflb.plan.Planner;
 import io.nflb.plan.Rational;
-import io.nflb.render.IptablesRenderer;
-import io.nflb.render.IptablesRuleset;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -71,7 +71,7 @@ class LinterTest {
                     backends: [{address: 10.0.1.1, weight: 1}, {address: 10.0.1.2, weight: 2}, {address: 10.0.1.3, weight: 3}]
                 """.formatted(scheduler);
         String rules = IptablesRenderer.restoreText(IptablesRenderer.render(Planner.plan(ConfigLoader.parse("t", yaml)),
-                IptablesRuleset.Family.IPV4));
+                IpAddress.Family.V4));
         LintReport r = Linter.lint(rules);
         assertThat(r.findings()).isEmpty();
         assertThat(r.groups()).hasSize(1);

@@ -1,6 +1,6 @@
 package io.nflb.testing;
 
-import io.nflb.kernel.Tools;
+import io.nflb.host.Tools;
 import org.junit.jupiter.api.Assertions;
 import org.junit.jupiter.api.Assumptions;
 

@@ -1,6 +1,6 @@
 package io.nflb.testing;
 
-import io.nflb.kernel.Exec;
+import io.nflb.host.Exec;
 
 import java.util.List;
 

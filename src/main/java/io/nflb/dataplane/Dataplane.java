@@ -1,0 +1,68 @@
+package io.nflb.dataplane;
+
+import io.nflb.explain.ShareReport;
+import io.nflb.model.Service;
+import io.nflb.plan.Plan;
+
+import java.util.List;
+
+/**
+ * One rule language (iptables or nftables) seen from above: what nflb would load, loading it, removing it,
+ * what would change, what the rules do, and how many new connections each backend got. Everything above the
+ * dataplane (the daemon, the CLI, the lab) talks to this and never names a rule language; every object it
+ * writes or reads in the kernel is named by its language's own names class.
+ */
+public interface Dataplane {
+
+    /** "iptables" or "nftables". */
+    String name();
+
+    /** The exact text apply would send to the kernel as it is now ({@code live}) or to an empty one. */
+    String plan(Plan plan, boolean live);
+
+    /** Brings nflb's rules in the kernel to {@code plan}; a no-op when they already are. Refused: nothing changed. */
+    Outcome apply(Plan plan);
+
+    /**
+     * Turns on IP forwarding for the families {@code services} balance, where it is off (balanced traffic is routed
+     * on to the backends); returns what it changed, one line each. Not part of {@link #apply}: a sync must not
+     * run sysctl each time.
+     */
+    List<String> enableForwarding(List<Service> services);
+
+    /** Removes nflb's rules and nothing else. */
+    Outcome flush();
+
+    /** Whether any rules of nflb's are in the kernel. */
+    boolean installed();
+
+    /**
+     * What apply would change in nflb's rules, as a unified diff of the live rules against {@code plan}'s in a
+     * canonical order; empty when apply would send nothing. {@code source} names the config in the header.
+     */
+    String diff(Plan plan, String source);
+
+    /** Each backend's share of new connections, computed by evaluating the rules apply would load. */
+    ShareReport explain(Plan plan);
+
+    /** New connections per backend since the rules were loaded, read from the kernel's counters. */
+    List<BackendTraffic> traffic();
+
+    /** Services whose new connections the kernel refuses now because none of their backends is usable. */
+    List<String> rejecting();
+
+    /** Ends whatever the dataplane keeps running (a long-lived tool process); it also ends with the JVM. */
+    default void close() {
+    }
+
+    /** What an apply or flush did: whether anything changed, the text sent, and a one-line summary. */
+    record Outcome(boolean changed, String sent, String summary) {
+    }
+
+    /**
+     * {@code connections}: new connections the backend got (the nat hooks see each connection's first packet
+     * once); {@code bytes}: those first packets' bytes.
+     */
+    record BackendTraffic(String service, String endpoint, long connections, long bytes) {
+    }
+}

@@ -1,0 +1,181 @@
+package io.nflb.dataplane.iptables;
+
+import io.nflb.dataplane.Dataplane;
+import io.nflb.explain.ShareReport;
+import io.nflb.host.Exec;
+import io.nflb.host.Forwarding;
+import io.nflb.host.Tools;
+import io.nflb.model.IpAddress.Family;
+import io.nflb.model.Service;
+import io.nflb.plan.Plan;
+import io.nflb.state.UnifiedDiff;
+
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+
+/** nflb on iptables: one kernel per address family; IPv6 is touched only when ip6tables exists. */
+public final class IptablesDataplane implements Dataplane {
+
+    private final List<IptablesKernel> kernels = new ArrayList<>();
+    /** Where the tools run; null over given kernels (tests), where there is no machine to configure. */
+    private final Exec exec;
+
+    public IptablesDataplane(Exec exec) {
+        this.exec = exec;
+        kernels.add(new IptablesKernel(exec, Family.V4));
+        if (Tools.has("ip6tables-restore")) kernels.add(new IptablesKernel(exec, Family.V6));
+    }
+
+    /** Over given kernels, e.g. fake tools in unit tests; one per family at most. */
+    public IptablesDataplane(List<IptablesKernel> kernels) {
+        this.exec = null;
+        this.kernels.addAll(kernels);
+    }
+
+    @Override
+    public String name() {
+        return "iptables";
+    }
+
+    @Override
+    public String plan(Plan plan, boolean live) {
+        StringBuilder sb = new StringBuilder();
+        for (Family family : Family.values()) {
+            IptablesRuleset wanted = IptablesRenderer.render(plan, family);
+            String current = "";
+            if (live) {
+                IptablesKernel k = kernel(family);
+                if (k == null) continue;
+                current = k.save();
+            } else if (wanted.tables().isEmpty()) {
+                continue;
+            }
+            String tx = IptablesKernel.transaction(wanted, current);
+            if (tx.isEmpty()) continue;
+            if (family == Family.V6 || sb.length() > 0) sb.append("# ").append(IptablesTool.command(family)).append("-restore --noflush\n");
+            sb.append(tx);
+        }
+        return sb.toString();
+    }
+
+    @Override
+    public Outcome apply(Plan plan) {
+        // Refuse before touching anything: half a config applied is worse than none.
+        if (plan.services().stream().anyMatch(s -> s.service().family() == Family.V6) && kernel(Family.V6) == null) {
+            throw new IllegalStateException("the config has IPv6 services but ip6tables is not installed");
+        }
+        if (plan.firewall().isPresent() && kernel(Family.V6) == null) {
+            // IPv4 filtered and IPv6 wide open would be worse than an error.
+            throw new IllegalStateException("the firewall needs ip6tables to filter IPv6, and it is not installed");
+        }
+        StringBuilder sent = new StringBuilder();
+        List<String> summary = new ArrayList<>();
+        for (IptablesKernel k : kernels) {
+            long start = System.nanoTime();
+            IptablesTransaction tx = k.apply(IptablesRenderer.render(plan, k.family()));
+            if (tx.isEmpty()) continue;
+            sent.append(tx.text());
+            summary.add(IptablesTool.command(k.family()) + ": " + tx.chainsWritten() + " chains written, " + tx.chainsRemoved()
+                    + " removed, " + tx.jumpsInserted() + " jumps added, " + tx.jumpsDeleted() + " removed in "
+                    + (System.nanoTime() - start) / 1_000_000 + " ms");
+        }
+        boolean changed = !summary.isEmpty();
+        return new Outcome(changed, sent.toString(), changed ? String.join("; ", summary) : "iptables: already up to date");
+    }
+
+    @Override
+    public List<String> enableForwarding(List<Service> services) {
+        return exec == null ? List.of() : Forwarding.ensureFor(exec, services);
+    }
+
+    @Override
+    public Outcome flush() {
+        StringBuilder sent = new StringBuilder();
+        List<String> summary = new ArrayList<>();
+        for (IptablesKernel k : kernels) {
+            IptablesTransaction tx = k.flush();
+            if (tx.isEmpty()) continue;
+            sent.append(tx.text());
+            summary.add(IptablesTool.command(k.family()) + ": " + tx.chainsRemoved() + " chains and " + tx.jumpsDeleted() + " jumps removed");
+        }
+        return new Outcome(!summary.isEmpty(), sent.toString(), summary.isEmpty() ? "iptables: nothing of nflb's installed" : String.join("; ", summary));
+    }
+
+    @Override
+    public boolean installed() {
+        for (IptablesKernel k : kernels) {
+            if (!k.installed().tables().isEmpty()) return true;
+        }
+        return false;
+    }
+
+    @Override
+    public String diff(Plan plan, String source) {
+        StringBuilder out = new StringBuilder();
+        for (IptablesKernel k : kernels) {
+            String save = k.save();
+            IptablesRuleset want = IptablesRenderer.render(plan, k.family());
+            if (IptablesKernel.transaction(want, save).isEmpty()) continue; // the kernel's own word: nothing to do
+            String tool = IptablesTool.command(k.family());
+            String live = canonical(IptablesKernel.installed(SavedTables.parse(save), k.family()));
+            out.append(UnifiedDiff.of(tool + " (live, nflb's chains)", live, tool + " (" + source + ")", canonical(want)));
+        }
+        return out.toString();
+    }
+
+    /** Tables and chains by name (iptables-save's order is not nflb's), each chain's rules in their order. */
+    private static String canonical(IptablesRuleset r) {
+        StringBuilder sb = new StringBuilder();
+        List<IptablesRuleset.Table> tables = new ArrayList<>(r.tables());
+        tables.sort(Comparator.comparing(IptablesRuleset.Table::name));
+        for (IptablesRuleset.Table t : tables) {
+            sb.append('*').append(t.name()).append('\n');
+            List<String> chains = new ArrayList<>(t.chains());
+            chains.sort(null);
+            for (String c : chains) sb.append(':').append(c).append(" - [0:0]\n");
+            for (IptablesRuleset.Jump j : t.jumps()) sb.append("-A ").append(j.chain()).append(' ').append(j.spec()).append('\n');
+            for (String c : chains) {
+                for (String rule : t.rules()) if (rule.startsWith("-A " + c + " ")) sb.append(rule).append('\n');
+            }
+            sb.append("COMMIT\n");
+        }
+        return sb.toString();
+    }
+
+    @Override
+    public ShareReport explain(Plan plan) {
+        return IptablesExplainer.explain(plan);
+    }
+
+    /** Per backend: the counters of its DNAT rule, found by the comment nflb gives it. */
+    @Override
+    public List<BackendTraffic> traffic() {
+        List<BackendTraffic> out = new ArrayList<>();
+        for (IptablesKernel k : kernels) {
+            for (RuleCounters c : k.counters()) {
+                if (c.comment().isEmpty() || !"DNAT".equals(IptablesDialect.target(c.rule()).orElse(""))) continue;
+                IptablesNames.parseBackendComment(c.comment().get())
+                        .ifPresent(sb -> out.add(new BackendTraffic(sb[0], sb[1], c.packets(), c.bytes())));
+            }
+        }
+        return out;
+    }
+
+    /** From the comments of the {@link IptablesNames#REJECT} rules. */
+    @Override
+    public List<String> rejecting() {
+        List<String> out = new ArrayList<>();
+        for (IptablesKernel k : kernels) {
+            for (RuleCounters c : k.counters()) {
+                if (!c.chain().equals(IptablesNames.REJECT)) continue;
+                c.comment().flatMap(IptablesNames::parseRejectComment).ifPresent(out::add);
+            }
+        }
+        return out;
+    }
+
+    private IptablesKernel kernel(Family family) {
+        return kernels.stream().filter(k -> k.family() == family).findFirst().orElse(null);
+    }
+}

@@ -1,0 +1,203 @@
+package io.nflb.dataplane.iptables;
+
+import io.nflb.dataplane.iptables.IptablesRuleset.Jump;
+import io.nflb.model.Firewall;
+import io.nflb.model.IpAddress.Family;
+import io.nflb.model.IpAddress;
+import io.nflb.model.Limits;
+import io.nflb.model.PortRange;
+import io.nflb.model.Prefix;
+import io.nflb.model.Protocol;
+import io.nflb.model.Service;
+import io.nflb.plan.Plan;
+import io.nflb.plan.ServicePlan;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+import static io.nflb.dataplane.iptables.IptablesDialect.quote;
+
+/**
+ * The filter-table half of nflb in iptables: the firewall: section's policy and the services' per-client
+ * limits. The policy lives in nflb's own chains NFLB-INPUT/FORWARD/OUTPUT, jumped to at the top of the
+ * built-in chains and ending in DROP; the built-in chains' own policies are never changed, so a flush
+ * removes the firewall with the rest. Without a firewall: section only limits are added, and a config with
+ * neither renders exactly what it did before.
+ */
+final class IptablesFirewallRenderer {
+
+    static final String FIREWALL_COMMENT = "nflb firewall";
+    static final String LIMITS_COMMENT = "nflb limits";
+
+    /** Message types IPv4 needs to work (path MTU discovery, traceroute, errors): unreachable, time exceeded, parameter problem. */
+    private static final List<Integer> ICMP4_ERRORS = List.of(3, 11, 12);
+    /** RFC 4890: destination unreachable, packet too big, time exceeded, parameter problem. */
+    private static final List<Integer> ICMP6_ERRORS = List.of(1, 2, 3, 4);
+    /** Router and neighbour discovery (133..136): without them IPv6 has no neighbours at all. */
+    private static final List<Integer> ICMP6_DISCOVERY = List.of(133, 134, 135, 136);
+
+    private IptablesFirewallRenderer() {
+    }
+
+    /** {@code services}: what {@link IptablesRenderer} made of the services; its filter table is rebuilt here. */
+    static IptablesRuleset extend(Plan plan, Family family, IptablesRuleset services) {
+        List<ServicePlan> limited = plan.services().stream()
+                .filter(s -> s.service().limits().isPresent() && !s.rejects() && s.service().family() == family)
+                .toList();
+        if (plan.firewall().isEmpty() && limited.isEmpty()) return services;
+
+        List<IptablesRuleset.Table> tables = new ArrayList<>();
+        IptablesRuleset.Table oldFilter = null;
+        for (IptablesRuleset.Table t : services.tables()) {
+            if (t.name().equals("filter")) oldFilter = t;
+            else tables.add(t);
+        }
+        boolean rejects = oldFilter != null;
+        List<String> chains = new ArrayList<>();
+        List<String> rules = new ArrayList<>();
+        if (rejects) {
+            chains.add(IptablesNames.REJECT);
+            rules.addAll(oldFilter.rules());
+        }
+        if (!limited.isEmpty()) {
+            chains.add(IptablesNames.LIMITS);
+            // Only a connection's first packet is counted: the limits are on new connections, not on packets.
+            rules.add("-A " + IptablesNames.LIMITS + " -m conntrack ! --ctstate NEW -j RETURN");
+            for (ServicePlan s : limited) {
+                String chain = IptablesNames.limits(s.name());
+                chains.add(chain);
+                rules.add("-A " + IptablesNames.LIMITS + balanced(s.service(), "limits") + " -j " + chain);
+            }
+            for (ServicePlan s : limited) rules.addAll(limitRules(s.service(), family));
+        }
+        List<Jump> jumps = new ArrayList<>();
+        Optional<Firewall> fw = plan.firewall();
+        for (String hook : List.of("INPUT", "FORWARD", "OUTPUT")) {
+            boolean drops = fw.isPresent() && policy(fw.get(), hook) == Firewall.Policy.DROP;
+            if (drops) {
+                String chain = "NFLB-" + hook;
+                chains.add(chain);
+                jumps.add(new Jump(hook, "-m comment --comment " + quote(FIREWALL_COMMENT) + " -j " + chain));
+                rules.addAll(policyChain(fw.get(), hook, chain, plan, family, rejects, !limited.isEmpty()));
+            } else if (!hook.equals("OUTPUT")) {
+                // As without a firewall: services without backends are refused and limits hold either way.
+                if (rejects) jumps.add(new Jump(hook, "-m comment --comment " + quote(IptablesRenderer.REJECT_COMMENT) + " -j " + IptablesNames.REJECT));
+                if (!limited.isEmpty()) jumps.add(new Jump(hook, "-m comment --comment " + quote(LIMITS_COMMENT) + " -j " + IptablesNames.LIMITS));
+            }
+        }
+        tables.add(new IptablesRuleset.Table("filter", chains, jumps, rules));
+        return new IptablesRuleset(family, tables);
+    }
+
+    private static Firewall.Policy policy(Firewall fw, String hook) {
+        return switch (hook) {
+            case "INPUT" -> fw.input();
+            case "FORWARD" -> fw.forward();
+            default -> fw.output();
+        };
+    }
+
+    private static List<String> policyChain(Firewall fw, String hook, String chain, Plan plan, Family family,
+                                            boolean rejects, boolean limits) {
+        String a = "-A " + chain;
+        boolean v4 = family == Family.V4;
+        List<String> r = new ArrayList<>();
+        if (!hook.equals("FORWARD")) r.add(a + (hook.equals("OUTPUT") ? " -o lo" : " -i lo") + " -j ACCEPT");
+        r.add(a + " -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT");
+        // Neighbour discovery before the invalid check: its packets are never part of a connection.
+        if (!v4 && !hook.equals("FORWARD")) {
+            for (int t : ICMP6_DISCOVERY) r.add(a + " -p ipv6-icmp -m icmp6 --icmpv6-type " + t + " -j ACCEPT");
+        }
+        r.add(a + " -m conntrack --ctstate INVALID -j DROP");
+        if (rejects && !hook.equals("OUTPUT")) r.add(a + " -j " + IptablesNames.REJECT);
+        if (limits && !hook.equals("OUTPUT")) r.add(a + " -j " + IptablesNames.LIMITS);
+        // Connections one of nflb's services balanced (the router's own ones too, in OUTPUT).
+        for (ServicePlan s : plan.services()) {
+            if (s.service().family() == family && !s.rejects()) {
+                r.add(a + balanced(s.service(), "balanced") + " -j ACCEPT");
+            }
+        }
+        if (hook.equals("OUTPUT")) {
+            // The daemon's health checks are the router's own connections: down backends must stay reachable.
+            for (io.nflb.model.Backend b : plan.probedEndpoints()) {
+                if (b.address().family() != (v4 ? IpAddress.Family.V4 : IpAddress.Family.V6)) continue;
+                r.add(a + " -d " + b.address() + (v4 ? "/32" : "/128") + " -p tcp -m comment --comment "
+                        + quote("nflb health checks") + " -m tcp --dport " + b.port() + " -j ACCEPT");
+            }
+        }
+        List<Integer> icmp = new ArrayList<>(v4 ? ICMP4_ERRORS : ICMP6_ERRORS);
+        if (hook.equals("INPUT") && fw.ping()) icmp.add(v4 ? 8 : 128);
+        for (int t : icmp) {
+            r.add(a + (v4 ? " -p icmp -m icmp --icmp-type " : " -p ipv6-icmp -m icmp6 --icmpv6-type ") + t + " -j ACCEPT");
+        }
+        List<Firewall.Rule> allowed = hook.equals("INPUT") ? fw.allow() : hook.equals("FORWARD") ? fw.forwardRules() : List.of();
+        IpAddress.Family af = v4 ? IpAddress.Family.V4 : IpAddress.Family.V6;
+        for (Firewall.Rule rule : allowed) {
+            if (!rule.families().contains(af)) continue;
+            for (Optional<Prefix> from : each(rule.from(af))) {
+                for (Optional<Prefix> to : each(rule.to(af))) r.add(a + allowRule(rule, from, to));
+            }
+        }
+        fw.logDrops().ifPresent(log -> r.add(a + " -m limit --limit " + log.rate().iptables()
+                + " -j LOG --log-prefix " + quote(log.prefix())));
+        r.add(a + " -m comment --comment " + quote("nflb policy " + hook.toLowerCase(java.util.Locale.ROOT) + " drop") + " -j DROP");
+        return r;
+    }
+
+    /** One per address and port: two services may check the same backend. */
+
+    /** One value each, or a single empty one when the rule does not restrict that side. */
+    private static List<Optional<Prefix>> each(List<Prefix> prefixes) {
+        if (prefixes.isEmpty()) return List.of(Optional.empty());
+        return prefixes.stream().map(Optional::of).toList();
+    }
+
+    private static String allowRule(Firewall.Rule rule, Optional<Prefix> from, Optional<Prefix> to) {
+        StringBuilder sb = new StringBuilder();
+        // iptables-save leaves out a match on any address (0.0.0.0/0): so does nflb.
+        from.filter(p -> !p.isAny()).ifPresent(p -> sb.append(" -s ").append(p));
+        to.filter(p -> !p.isAny()).ifPresent(p -> sb.append(" -d ").append(p));
+        rule.iface().ifPresent(i -> sb.append(" -i ").append(i));
+        String proto = rule.protocol().keyword();
+        sb.append(" -p ").append(proto).append(" -m comment --comment ").append(quote("nflb " + rule.label()));
+        if (rule.ports().size() == 1) {
+            sb.append(" -m ").append(proto).append(" --dport ").append(rule.ports().get(0).iptables());
+        } else if (rule.ports().size() > 1) {
+            sb.append(" -m multiport --dports ").append(String.join(",", rule.ports().stream().map(PortRange::iptables).toList()));
+        }
+        return sb.append(" -j ACCEPT").toString();
+    }
+
+    /** Matches the connections this service DNATed: its protocol, original destination address (if any) and port. */
+    private static String balanced(Service s, String what) {
+        StringBuilder sb = new StringBuilder(" -p ").append(s.protocol().keyword())
+                .append(" -m comment --comment ").append(quote(s.name() + " " + what))
+                .append(" -m conntrack --ctstate DNAT");
+        s.listen().address().ifPresent(a -> sb.append(" --ctorigdst ").append(a));
+        return sb.append(" --ctorigdstport ").append(s.listen().port()).toString();
+    }
+
+    private static List<String> limitRules(Service s, Family family) {
+        Limits l = s.limits().orElseThrow();
+        String a = "-A " + IptablesNames.limits(s.name());
+        String proto = " -p " + s.protocol().keyword();
+        String verdict = verdict(l.action(), s.protocol(), family);
+        List<String> r = new ArrayList<>();
+        if (l.maxConnectionsPerSource() > 0) {
+            r.add(a + proto + " -m comment --comment " + quote(s.name() + " max_connections_per_source")
+                    + " -m connlimit --connlimit-above " + l.maxConnectionsPerSource()
+                    + " --connlimit-mask " + (family == Family.V4 ? 32 : 128) + " --connlimit-saddr" + verdict);
+        }
+        l.perSourceRate().ifPresent(rate -> r.add(a + proto + " -m comment --comment " + quote(s.name() + " per_source_rate")
+                + " -m hashlimit --hashlimit-above " + rate.iptables() + " --hashlimit-burst " + l.burst()
+                + " --hashlimit-mode srcip --hashlimit-name " + IptablesNames.hashlimit(s.name()) + verdict));
+        return r;
+    }
+
+    private static String verdict(Limits.Action action, Protocol protocol, Family family) {
+        if (action == Limits.Action.DROP) return " -j DROP";
+        if (protocol == Protocol.TCP) return " -j REJECT --reject-with tcp-reset";
+        return " -j REJECT --reject-with " + (family == Family.V4 ? "icmp-port-unreachable" : "icmp6-port-unreachable");
+    }
+}

@@ -1,0 +1,154 @@
+package io.nflb.dataplane.iptables;
+
+import io.nflb.host.Exec;
+import io.nflb.host.KernelException;
+import io.nflb.model.IpAddress.Family;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Puts an {@link IptablesRuleset} into the kernel the way kube-proxy does: nflb owns the NFLB-* chains and
+ * its jumps in built-in chains, and each change is one iptables-restore --noflush transaction computed
+ * against what iptables-save shows, so foreign rules are never rewritten.
+ */
+public final class IptablesKernel {
+
+    private final IptablesTool tool;
+
+    /** The real iptables (or ip6tables) of {@code family}, run through {@code exec}. */
+    public IptablesKernel(Exec exec, Family family) {
+        this(IptablesTool.of(exec, family));
+    }
+
+    public IptablesKernel(IptablesTool tool) {
+        this.tool = tool;
+    }
+
+    public Family family() {
+        return tool.family();
+    }
+
+    /** The exact restore input that brings {@code live} (iptables-save text, "" when empty) to {@code wanted}. */
+    public static String transaction(IptablesRuleset wanted, String live) {
+        return IptablesTransaction.between(wanted, SavedTables.parse(live)).text();
+    }
+
+    /**
+     * Returns the transaction that ran (empty when nothing had to change). Reads the live tables, runs the
+     * transaction through --test and then for real, and reads back to check
+     * that nflb's chains and jumps now equal {@code wanted}. When the kernel refuses, the rules are as they
+     * were (a table committed before the refused one is put back; its rewritten chains' counters restart).
+     * If the read-back differs (the renderer wrote a rule in another form than iptables-save prints it), the
+     * change stays applied and the KernelException lists what would still have to change.
+     */
+    public synchronized IptablesTransaction apply(IptablesRuleset wanted) {
+        if (wanted.family() != tool.family()) {
+            throw new IllegalArgumentException("ruleset for " + wanted.family() + " given to the " + tool.family() + " kernel");
+        }
+        SavedTables before = SavedTables.parse(tool.save(false));
+        IptablesTransaction tx = IptablesTransaction.between(wanted, before);
+        if (tx.isEmpty()) return tx;
+        tool.restore(tx.text(), true);
+        restoreOrPutBack(tx, before);
+        verify(wanted, SavedTables.parse(tool.save(false)));
+        return tx;
+    }
+
+    /** Removes everything of nflb's and nothing else; returns what ran (empty when there was nothing). */
+    public synchronized IptablesTransaction flush() {
+        IptablesRuleset nothing = new IptablesRuleset(tool.family(), List.of());
+        SavedTables before = SavedTables.parse(tool.save(false));
+        IptablesTransaction tx = IptablesTransaction.between(nothing, before);
+        if (tx.isEmpty()) return tx;
+        restoreOrPutBack(tx, before);
+        verify(nothing, SavedTables.parse(tool.save(false)));
+        return tx;
+    }
+
+    /**
+     * iptables-restore commits each table at its COMMIT line, so a refusal in a later table leaves the
+     * earlier ones changed (verified with iptables-nft and -legacy 1.8.9). --test catches parse errors
+     * beforehand; for what only the kernel refuses, nflb's earlier tables are put back as they were.
+     */
+    private void restoreOrPutBack(IptablesTransaction tx, SavedTables before) {
+        try {
+            tool.restore(tx.text(), false);
+        } catch (KernelException refused) {
+            if (tx.tables().size() < 2) throw refused;
+            try {
+                IptablesTransaction back = IptablesTransaction.between(installed(before, tool.family()), SavedTables.parse(tool.save(false)));
+                if (!back.isEmpty()) tool.restore(back.text(), false);
+            } catch (RuntimeException e) {
+                refused.addSuppressed(e);
+                throw refused;
+            }
+            throw new KernelException(refused.getMessage() + " (tables committed before the refusal were put back)",
+                    refused.toolOutput(), refused.line(), refused.lineText());
+        }
+    }
+
+    /** What nflb has in the kernel now, as a ruleset: apply(installed()) is a no-op. */
+    public IptablesRuleset installed() {
+        return installed(SavedTables.parse(tool.save(false)), tool.family());
+    }
+
+    /** nflb's chains, their rules and its jumps in {@code saved}; duplicated jumps count once. */
+    public static IptablesRuleset installed(SavedTables saved, Family family) {
+        List<IptablesRuleset.Table> tables = new ArrayList<>();
+        for (SavedTables.Table t : saved.tables().values()) {
+            List<String> chains = new ArrayList<>();
+            List<String> rules = new ArrayList<>();
+            java.util.Set<IptablesRuleset.Jump> jumps = new java.util.LinkedHashSet<>();
+            for (SavedTables.Chain c : t.chains().values()) {
+                if (IptablesNames.isOwnChain(c.name())) {
+                    chains.add(c.name());
+                    rules.addAll(c.ruleTexts());
+                } else if (c.builtin()) {
+                    for (SavedTables.Rule r : c.rules()) {
+                        if (IptablesNames.targetsOwnChain(r.text())) jumps.add(new IptablesRuleset.Jump(c.name(), r.spec()));
+                    }
+                }
+            }
+            if (!chains.isEmpty() || !jumps.isEmpty()) {
+                tables.add(new IptablesRuleset.Table(t.name(), chains, List.copyOf(jumps), rules));
+            }
+        }
+        return new IptablesRuleset(family, tables);
+    }
+
+    /** Packet and byte counts of nflb's rules, as the kernel reports them. */
+    public List<RuleCounters> counters() {
+        return counters(SavedTables.parse(tool.save(true)));
+    }
+
+    /** The counters of nflb's rules in iptables-save -c output. */
+    public static List<RuleCounters> counters(SavedTables saved) {
+        List<RuleCounters> out = new ArrayList<>();
+        for (SavedTables.Table t : saved.tables().values()) {
+            for (SavedTables.Chain c : t.chains().values()) {
+                boolean ours = IptablesNames.isOwnChain(c.name());
+                for (SavedTables.Rule r : c.rules()) {
+                    if (ours || (c.builtin() && IptablesNames.targetsOwnChain(r.text()))) {
+                        out.add(new RuleCounters(t.name(), c.name(), r.text(), IptablesDialect.comment(r.text()), r.packets(), r.bytes()));
+                    }
+                }
+            }
+        }
+        return out;
+    }
+
+    /** The kernel's own dump of the family's tables, for diagnostics. */
+    public String save() {
+        return tool.save(false);
+    }
+
+    private static void verify(IptablesRuleset wanted, SavedTables now) {
+        IptablesTransaction left = IptablesTransaction.between(wanted, now);
+        if (!left.isEmpty()) {
+            throw new KernelException("the kernel accepted the transaction but does not print what was wanted"
+                    + " (rules must be written exactly as iptables-save prints them); still needed:\n" + left.text());
+        }
+    }
+
+}

@@ -1,0 +1,128 @@
+package io.nflb.dataplane.nft;
+
+import io.nflb.dataplane.Dataplane;
+import io.nflb.explain.ShareReport;
+import io.nflb.host.Exec;
+import io.nflb.host.Forwarding;
+import io.nflb.model.Service;
+import io.nflb.plan.Plan;
+import io.nflb.state.UnifiedDiff;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+
+/** nflb on nftables: its own table, changed by difference where it can, replaced whole where it must. */
+public final class NftDataplane implements Dataplane {
+
+    /** How long partial syncs trust the cache before a full read-back verifies the table. */
+    static final Duration VERIFY_EVERY = Duration.ofHours(1);
+
+    private final NftKernel kernel;
+    /** Where the tools run; null over a given tool (tests), where there is no machine to configure. */
+    private final Exec exec;
+    private final NftRenderCache renderer = new NftRenderCache();
+    private long verifiedAt = Long.MIN_VALUE;
+
+    public NftDataplane(Exec exec) {
+        this(NftTool.of(exec), exec);
+    }
+
+    /** Over a given tool, e.g. the tests' in-memory one. */
+    public NftDataplane(NftTool tool) {
+        this(tool, null);
+    }
+
+    private NftDataplane(NftTool tool, Exec exec) {
+        this.kernel = new NftKernel(tool);
+        this.exec = exec;
+    }
+
+    @Override
+    public String name() {
+        return "nftables";
+    }
+
+    @Override
+    public String plan(Plan plan, boolean live) {
+        // The full replace is what an apply sends when the table is missing or not nflb's last write.
+        return NftRenderer.render(plan).fullReplace();
+    }
+
+    @Override
+    public synchronized Outcome apply(Plan plan) {
+        long start = System.nanoTime();
+        NftScript wanted = renderer.render(plan);
+        // The first apply, and one an hour, reads the table back; the others send the difference from the last write.
+        boolean verify = !kernel.trusting() || start - verifiedAt > VERIFY_EVERY.toNanos() || verifiedAt == Long.MIN_VALUE;
+        NftKernel.NftTransaction r = verify ? kernel.apply(wanted) : kernel.update(wanted);
+        if (verify) verifiedAt = start;
+        String how = !r.changed() ? "already up to date" : r.incremental() ? "changed by difference" : "table replaced";
+        return new Outcome(r.changed(), r.text(), "nftables: " + how + " (" + r.reason() + ") in "
+                + (System.nanoTime() - start) / 1_000_000 + " ms");
+    }
+
+    @Override
+    public List<String> enableForwarding(List<Service> services) {
+        return exec == null ? List.of() : Forwarding.ensureFor(exec, services);
+    }
+
+    @Override
+    public Outcome flush() {
+        boolean had = installed();
+        kernel.flush();
+        return new Outcome(had, had ? "delete table " + NftNames.QUALIFIED + "\n" : "",
+                had ? "nftables: table " + NftNames.QUALIFIED + " deleted" : "nftables: nothing of nflb's installed");
+    }
+
+    @Override
+    public boolean installed() {
+        return kernel.read().isPresent();
+    }
+
+    @Override
+    public String diff(Plan plan, String source) {
+        String live = kernel.read().map(NftDataplane::sorted).map(NftState::toText).orElse("");
+        String wanted = sorted(NftRenderer.render(plan).state()).toText();
+        String table = "table " + NftNames.QUALIFIED;
+        return UnifiedDiff.of(table + " (live)", live, table + " (" + source + ")", wanted);
+    }
+
+    /** nft lists hash-set elements in no particular order: sorted, they compare line by line. */
+    private static NftState sorted(NftState s) {
+        var sets = new LinkedHashMap<String, NftState.NftSet>();
+        for (NftState.NftSet set : s.sets().values()) {
+            List<String> e = new ArrayList<>(set.dynamic() ? List.of() : set.elements());
+            e.sort(null);
+            sets.put(set.name(), new NftState.NftSet(set.name(), set.map(), set.header(), e));
+        }
+        return new NftState(s.counters(), sets, s.chains());
+    }
+
+    @Override
+    public ShareReport explain(Plan plan) {
+        return NftExplanation.of(plan, NftRenderer.render(plan));
+    }
+
+    /** Per backend, from the per-element counters of the slot maps; affinity services are not counted. */
+    @Override
+    public List<BackendTraffic> traffic() {
+        List<BackendTraffic> out = new ArrayList<>();
+        for (NftKernel.BackendCounter c : kernel.backendCounters()) {
+            out.add(new BackendTraffic(c.service(), c.endpoint(), c.packets(), c.bytes()));
+        }
+        return out;
+    }
+
+    @Override
+    public List<String> rejecting() {
+        return kernel.rejecting();
+    }
+
+    /** Ends the kernel's long-lived nft process (it also ends by itself when this JVM does). */
+    @Override
+    public void close() {
+        kernel.close();
+    }
+}

@@ -1,0 +1,247 @@
+package io.nflb.dataplane.nft;
+
+import io.nflb.host.Exec;
+import io.nflb.plan.Plan;
+
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * Puts nflb's nft table into the kernel and reads it back. Every write is one nft transaction.
+ * {@link #apply} reads the live table ({@code nft -s list table}, the faithful readback: nft 1.0.6's JSON
+ * cannot print {@code dnat ... map} statements and drops the dynamic flag), sends only what differs, and
+ * replaces the whole table when it is missing, unreadable, or its declarations changed. Listing costs time
+ * in proportion to the table (seconds at 10,000 services), so {@link #update} trusts the state this instance
+ * last wrote or read and sends the difference straight away; a transaction the kernel refuses falls back to
+ * a verified {@link #apply}. A live table that differs from what this instance last wrote was edited by
+ * someone else and is replaced whole; a fresh instance (nothing written yet) repairs by difference.
+ * <p>
+ * Trusting the cache is checked for free: every write also swaps a random generation token in set
+ * {@code gen}, and a partial sync deletes the token it expects. When anyone else replaced or deleted the
+ * table, that delete fails, so the whole transaction does, and the update falls back to a verified apply.
+ * nft fetches every chain and stateful object of the ruleset before each command, so a partial sync costs
+ * in proportion to those (not to map elements): the renderer keeps them few.
+ * <p>
+ * What {@code status} needs (counters per backend, services refused) is read as structured data
+ * ({@code nft -j}), with the names the renderer gave the objects recognised by {@link NftNames}.
+ */
+public final class NftKernel {
+
+    private static final String TABLE = NftNames.QUALIFIED;
+
+    private final NftTool tool;
+    private final java.security.SecureRandom random = new java.security.SecureRandom();
+    private NftState known;
+    /** The token this instance last wrote into set gen, or null when unknown. */
+    private String token;
+
+    public NftKernel(Exec exec) {
+        this(NftTool.of(exec));
+    }
+
+    public NftKernel(NftTool tool) {
+        this.tool = tool;
+    }
+
+    /**
+     * What a write sent: the transaction text ("" when nothing had to change), whether it was a difference
+     * from the table's last state, and, when it was not, why the table was replaced whole.
+     */
+    public record NftTransaction(String text, boolean incremental, String reason) {
+        public boolean changed() {
+            return !text.isEmpty();
+        }
+    }
+
+    /** One backend's share of a service's new connections: the sum of the counters of its slots. */
+    public record BackendCounter(String service, String endpoint, long packets, long bytes) {
+    }
+
+    public NftTransaction apply(Plan plan) {
+        return apply(NftRenderer.render(plan));
+    }
+
+    public synchronized NftTransaction apply(NftScript wanted) {
+        Optional<NftState> live;
+        try {
+            live = read();
+        } catch (IllegalArgumentException e) {
+            return replace(wanted, "table unreadable: " + e.getMessage());
+        }
+        if (live.isEmpty()) return replace(wanted, "table missing");
+        if (known != null && !live.get().sameAs(known)) return replace(wanted, "table changed by someone else");
+        return send(live.get(), wanted, true);
+    }
+
+    /** Whether this instance knows what it last wrote (a partial sync will trust it). */
+    public synchronized boolean trusting() {
+        return known != null && token != null;
+    }
+
+    /** Applies the difference from the state this instance last wrote; cost independent of the table's size. */
+    public synchronized NftTransaction update(NftScript wanted) {
+        if (known == null || token == null) return apply(wanted);
+        return send(known, wanted, false);
+    }
+
+    private NftTransaction send(NftState from, NftScript wanted, boolean verified) {
+        Optional<String> diff = NftDiff.transaction(from, wanted.state());
+        if (diff.isEmpty()) return replace(wanted, "declarations changed");
+        if (diff.get().isEmpty()) {
+            if (verified) {
+                // Adopt the live token, so the next partial sync can trust this read without a write now.
+                NftState.NftSet g = from.sets().get(NftNames.GEN);
+                token = g != null && g.elements().size() == 1 ? g.elements().get(0) : null;
+            }
+            known = wanted.state();
+            return new NftTransaction("", true, "");
+        }
+        String next = newToken();
+        String gen = "add element " + TABLE + " " + NftNames.GEN + " { " + next + " }\n";
+        // Verified: the live table was just read, so whatever token it holds goes. Trusted: the expected token
+        // must be there, or the transaction fails as a whole.
+        String tx = diff.get() + (verified ? "flush set " + TABLE + " " + NftNames.GEN + "\n"
+                : "delete element " + TABLE + " " + NftNames.GEN + " { " + token + " }\n") + gen;
+        Exec.Result r = verified ? tool.transaction(tx) : tool.quickTransaction(tx);
+        if (!r.ok()) {
+            known = null;
+            token = null;
+            // The live table was not what we thought: someone else changed it. Start over from the kernel.
+            if (verified) return replace(wanted, "incremental refused: " + r.describeFailure());
+            NftTransaction a = apply(wanted);
+            return new NftTransaction(a.text(), a.incremental(),
+                    "partial sync refused, the table was changed by someone else; verified: " + (a.reason().isEmpty() ? "repaired by difference" : a.reason()));
+        }
+        known = wanted.state();
+        token = next;
+        return new NftTransaction(diff.get(), true, "");
+    }
+
+    private NftTransaction replace(NftScript wanted, String reason) {
+        String next = newToken();
+        String tx = wanted.fullReplace();
+        Exec.Result r = tool.transaction(tx + "add element " + TABLE + " " + NftNames.GEN + " { " + next + " }\n");
+        if (!r.ok()) {
+            known = null;
+            token = null;
+            throw new Exec.ExecException(r.describeFailure(), null);
+        }
+        known = wanted.state();
+        token = next;
+        return new NftTransaction(tx, false, reason);
+    }
+
+    private String newToken() {
+        return String.format("0x%08x", random.nextInt() | 1);
+    }
+
+    /** Deletes nflb's table and nothing else; a missing table is fine. */
+    public synchronized void flush() {
+        known = null;
+        token = null;
+        Exec.Result r = tool.transaction("table " + TABLE + " {\n}\ndelete table " + TABLE + "\n");
+        if (!r.ok()) throw new Exec.ExecException(r.describeFailure(), null);
+    }
+
+    /** The live table as nft lists it without counter values, or empty text when there is none. */
+    public String save() {
+        return tool.listTable().orElse("");
+    }
+
+    /** The live table, or empty when it does not exist. */
+    public Optional<NftState> read() {
+        return tool.listTable().map(NftState::parse);
+    }
+
+    /**
+     * New connections and their first packets' bytes per service and backend, from the per-element counters
+     * of the slot maps (the nat hooks see a connection's first packet only). Within a map, the slots of one
+     * service share a key prefix (its address and port, or its id); the service's name is the comment on its
+     * slot 0. Counts restart when a slot's element is replaced, e.g. by a reweight that reorders a cycle.
+     * Affinity services pick through chains, not slot maps, and are not counted.
+     */
+    public List<BackendCounter> backendCounters() {
+        Map<String, String> names = new HashMap<>();
+        Map<String, Map<String, long[]>> sums = new LinkedHashMap<>();
+        for (Map<String, Object> map : objects(tool.listJson("maps"), "map")) {
+            String mapName = (String) map.get("name");
+            if (NftNames.parseSlotMap(mapName).isEmpty() || !(map.get("elem") instanceof List<?> elems)) continue;
+            for (Object e : elems) {
+                if (!(e instanceof List<?> pair) || pair.size() != 2) continue;
+                Map<?, ?> elem = element(pair.get(0));
+                List<?> key = concat(elem.get("val"));
+                List<?> value = concat(pair.get(1));
+                if (key.size() < 2 || value.size() != 2) continue;
+                String service = mapName + " " + key.subList(0, key.size() - 1);
+                if (elem.get("comment") instanceof String c) names.put(service, c);
+                long[] counter = counter(elem.get("counter"));
+                String addr = String.valueOf(value.get(0));
+                String endpoint = (addr.indexOf(':') >= 0 ? "[" + addr + "]" : addr) + ":" + value.get(1);
+                long[] sum = sums.computeIfAbsent(service, k -> new LinkedHashMap<>()).computeIfAbsent(endpoint, k -> new long[2]);
+                sum[0] += counter[0];
+                sum[1] += counter[1];
+            }
+        }
+        List<BackendCounter> out = new ArrayList<>();
+        for (Map.Entry<String, Map<String, long[]>> svc : sums.entrySet()) {
+            String name = names.get(svc.getKey());
+            if (name == null) continue;
+            svc.getValue().forEach((ep, sum) -> out.add(new BackendCounter(name, ep, sum[0], sum[1])));
+        }
+        out.sort(Comparator.comparing(BackendCounter::service).thenComparing(BackendCounter::endpoint));
+        return out;
+    }
+
+    /** Services whose new connections are refused for lack of a backend: the comments of the reject sets' elements. */
+    public List<String> rejecting() {
+        List<String> out = new ArrayList<>();
+        for (Map<String, Object> set : objects(tool.listJson("sets"), "set")) {
+            if (!NftNames.REJECT_SETS.contains(set.get("name")) || !(set.get("elem") instanceof List<?> elems)) continue;
+            for (Object e : elems) {
+                if (element(e).get("comment") instanceof String c) out.add(c);
+            }
+        }
+        out.sort(null);
+        return out;
+    }
+
+    /** The objects of kind {@code kind} ("map", "set") of nflb's table in an {@code nft -j} listing. */
+    @SuppressWarnings("unchecked")
+    private static List<Map<String, Object>> objects(String json, String kind) {
+        List<Map<String, Object>> out = new ArrayList<>();
+        if (!(NftJson.parse(json) instanceof Map<?, ?> root) || !(root.get("nftables") instanceof List<?> all)) return out;
+        for (Object o : all) {
+            if (o instanceof Map<?, ?> m && m.get(kind) instanceof Map<?, ?> obj
+                    && NftNames.FAMILY.equals(obj.get("family")) && NftNames.TABLE.equals(obj.get("table"))) {
+                out.add((Map<String, Object>) obj);
+            }
+        }
+        return out;
+    }
+
+    /** An element with a comment or counter is {"elem": {"val": KEY, ...}}; a bare one is just its key. */
+    private static Map<?, ?> element(Object o) {
+        if (o instanceof Map<?, ?> m && m.get("elem") instanceof Map<?, ?> inner) return inner;
+        return Map.of("val", o == null ? "" : o);
+    }
+
+    private static List<?> concat(Object o) {
+        if (o instanceof Map<?, ?> m && m.get("concat") instanceof List<?> l) return l;
+        return o == null ? List.of() : List.of(o);
+    }
+
+    private static long[] counter(Object o) {
+        if (o instanceof Map<?, ?> m && m.get("packets") instanceof Long p && m.get("bytes") instanceof Long b) return new long[] {p, b};
+        return new long[2];
+    }
+
+    /** Ends the tool's long-lived nft process, if any. */
+    public synchronized void close() {
+        tool.close();
+    }
+}

@@ -1,0 +1,106 @@
+package io.nflb.host;
+
+import io.nflb.model.Backend;
+import io.nflb.model.Config;
+import io.nflb.model.Protocol;
+import io.nflb.model.Service;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * Kernel settings that limit nflb's data path but that nflb does not own, so it warns instead of changing
+ * them (BENCHMARKS.md, "Data path against the field"). Every balanced connection holds a conntrack entry, and
+ * a closed TCP connection keeps its entry for {@code nf_conntrack_tcp_timeout_time_wait} seconds (120 by
+ * default); so the table, {@code nf_conntrack_max} entries, holds at most max / time_wait closed connections
+ * per second. Beyond that rate the table fills with TIME_WAIT entries and each new connection must first
+ * evict one. The decision is {@link #warnings(Map)}, a pure function of the values read.
+ * {@link #sharedBackends(Config)} is the config's side: a TCP backend reached through more than one
+ * listen address.
+ */
+public final class DataPathChecks {
+
+    public static final String CONNTRACK_MAX = "net.netfilter.nf_conntrack_max";
+    public static final String TIME_WAIT = "net.netfilter.nf_conntrack_tcp_timeout_time_wait";
+    public static final List<String> KEYS = List.of(CONNTRACK_MAX, TIME_WAIT);
+
+    /**
+     * New connections per second the table should hold without evicting: above what the 2-core lab pushed
+     * through nflb on new connections (BENCHMARKS.md), so a default kernel is flagged.
+     */
+    public static final long WANTED_RATE = 10_000;
+
+    private DataPathChecks() {
+    }
+
+    /** Reads {@link #KEYS} where {@code exec} runs (parameters this kernel lacks are left out) and decides. */
+    public static List<String> check(Exec exec) {
+        Sysctl sysctl = new Sysctl(exec);
+        Map<String, String> values = new LinkedHashMap<>();
+        for (String key : KEYS) sysctl.find(key).ifPresent(v -> values.put(key, v));
+        return warnings(values);
+    }
+
+    /** The warnings for these sysctl values; none when a value is missing or not a number. */
+    public static List<String> warnings(Map<String, String> values) {
+        List<String> out = new ArrayList<>();
+        long max = number(values.get(CONNTRACK_MAX));
+        long timeWait = number(values.get(TIME_WAIT));
+        if (max > 0 && timeWait > 0) {
+            long rate = max / timeWait;
+            if (rate < WANTED_RATE) {
+                long suggested = Math.max(1, max / WANTED_RATE);
+                out.add(String.format(Locale.ROOT,
+                        "conntrack holds a closed TCP connection for %d s (%s) in a table of %,d entries (%s): "
+                                + "above %,d new connections/s sustained the table fills and new connections must evict "
+                                + "old entries first. For %,d/s lower %s to %d here, or raise %s (host-wide)",
+                        timeWait, TIME_WAIT, max, CONNTRACK_MAX, rate, WANTED_RATE, TIME_WAIT, suggested, CONNTRACK_MAX));
+            }
+        }
+        return out;
+    }
+
+    private static long number(String v) {
+        if (v == null) return -1;
+        try {
+            return Long.parseLong(v.strip());
+        } catch (NumberFormatException e) {
+            return -1;
+        }
+    }
+
+    /**
+     * TCP backends that more than one service reaches through different listen addresses. A client's TCP
+     * timestamps carry an offset derived from the address it connects to; when it reaches one backend through
+     * two addresses from the same source port within the backend's TIME_WAIT (60 s), the backend drops the
+     * second SYN as a PAWS failure and the client waits a second to retry (BENCHMARKS.md: a DNAT run after a
+     * direct run from the same client fell to 250 req/s). Services without a listen address are left out.
+     */
+    public static List<String> sharedBackends(Config config) {
+        Map<String, LinkedHashSet<String>> via = new LinkedHashMap<>();
+        Map<String, List<String>> names = new LinkedHashMap<>();
+        for (Service s : config.services()) {
+            if (s.protocol() != Protocol.TCP || s.listen().address().isEmpty()) continue;
+            String vip = s.listen().address().get().toString();
+            for (Backend b : s.backends()) {
+                via.computeIfAbsent(b.endpoint(), k -> new LinkedHashSet<>()).add(vip);
+                List<String> n = names.computeIfAbsent(b.endpoint(), k -> new ArrayList<>());
+                if (!n.contains(s.name())) n.add(s.name());
+            }
+        }
+        List<String> out = new ArrayList<>();
+        via.forEach((endpoint, vips) -> {
+            if (vips.size() > 1) {
+                out.add("backend " + endpoint + " is reached through " + String.join(", ", vips) + " (services "
+                        + String.join(", ", names.get(endpoint)) + "): a client that reaches it through two of them "
+                        + "from the same source port within the backend's TIME_WAIT can have its SYN dropped by "
+                        + "the backend (PAWS) and wait a second to retry");
+            }
+        });
+        return out;
+    }
+}

@@ -1,0 +1,34 @@
+package io.nflb.cli;
+
+import io.nflb.dataplane.Dataplanes;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.charset.StandardCharsets;
+
+/** Runs the command line in process, capturing both streams (commands print to System.out, picocli to its writers). */
+final class Cli {
+
+    record Ran(int code, String out, String err) {
+    }
+
+    private Cli() {
+    }
+
+    static synchronized Ran run(Dataplanes dataplanes, String... args) {
+        PrintStream savedOut = System.out;
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        StringWriter err = new StringWriter();
+        try {
+            System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
+            var cl = Main.commandLine(dataplanes);
+            cl.setErr(new PrintWriter(err, true));
+            int code = cl.execute(args);
+            return new Ran(code, out.toString(StandardCharsets.UTF_8), err.toString());
+        } finally {
+            System.setOut(savedOut);
+        }
+    }
+}

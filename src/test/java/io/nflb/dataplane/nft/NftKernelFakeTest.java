@@ -1,0 +1,131 @@
+package io.nflb.dataplane.nft;
+
+import io.nflb.model.Protocol;
+import io.nflb.model.Scheduler;
+import io.nflb.model.Snat;
+import io.nflb.plan.Plan;
+import io.nflb.plan.ServicePlan;
+import org.junit.jupiter.api.Test;
+
+import java.util.Map;
+
+import static io.nflb.dataplane.nft.NftKernelTest.twoServices;
+import static io.nflb.dataplane.nft.NftPlans.*;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/** NftKernel's decisions against the in-memory nft: what it sends, when it trusts, how it repairs. */
+class NftKernelFakeTest {
+
+    private final FakeNftTool nft = new FakeNftTool();
+
+    @Test
+    void everyGoldenScriptLoadsAndReadsBackIdenticalAndASecondApplySendsNothing() {
+        NftKernel k = new NftKernel(nft);
+        for (Map.Entry<String, Plan> c : NftGoldenCases.all().entrySet()) {
+            NftScript s = NftRenderer.render(c.getValue());
+            k.flush();
+            NftKernel.NftTransaction r = k.apply(s);
+            assertThat(r.incremental()).as(c.getKey()).isFalse();
+            assertThat(r.reason()).isEqualTo("table missing");
+            assertThat(k.read()).as(c.getKey()).contains(s.state());
+            NftKernel.NftTransaction again = new NftKernel(nft).apply(s);
+            assertThat(again.incremental()).isTrue();
+            assertThat(again.text()).as(c.getKey()).isEmpty();
+        }
+    }
+
+    @Test
+    void aChangeToOneServiceSendsOnlyItsDifference() {
+        NftKernel k = new NftKernel(nft);
+        k.apply(twoServices(1, 2, 3));
+        for (int[] w : new int[][]{{1, 2, 3, 4}, {1, 2}, {5, 2}}) {
+            NftKernel.NftTransaction r = k.update(NftRenderer.render(twoServices(w)));
+            assertThat(r.incremental()).as(r.reason()).isTrue();
+            assertThat(r.text()).isNotEmpty().doesNotContain("10.0.0.2").doesNotContain("pick4").doesNotContain("table inet nflb {");
+            assertThat(k.read()).contains(NftRenderer.render(twoServices(w)).state());
+        }
+        // Every partial sync swapped the generation token it expected: none went through a full replace.
+        assertThat(nft.committed()).hasSize(4);
+        assertThat(nft.committed().subList(1, 4)).allSatisfy(tx -> assertThat(tx).doesNotContain("delete table").contains("delete element inet nflb gen"));
+    }
+
+    @Test
+    void aTableEditedBySomeoneElseIsReplacedWholeAndAFreshKernelRepairsByDifference() {
+        NftKernel k = new NftKernel(nft);
+        Plan p = twoServices(1, 2, 3);
+        k.apply(p);
+        assertThat(nft.transaction("add rule inet nflb svc_web counter accept\n").ok()).isTrue();
+        NftKernel.NftTransaction r = k.apply(p);
+        assertThat(r.incremental()).isFalse();
+        assertThat(r.reason()).contains("someone else");
+        assertThat(k.read()).contains(NftRenderer.render(p).state());
+        nft.transaction("add rule inet nflb svc_web counter accept\n");
+        NftKernel.NftTransaction fresh = new NftKernel(nft).apply(p);
+        assertThat(fresh.incremental()).isTrue();
+        assertThat(fresh.text()).contains("flush chain inet nflb svc_web").doesNotContain("10.0.0.2");
+        assertThat(k.read()).contains(NftRenderer.render(p).state());
+    }
+
+    @Test
+    void aPartialSyncAfterSomeoneReplacedTheTableFailsOnTheTokenAndFallsBackToAVerifiedApply() {
+        NftKernel k = new NftKernel(nft);
+        k.apply(twoServices(1, 2, 3));
+        NftKernel other = new NftKernel(nft);
+        other.flush();
+        other.apply(NftRenderer.render(twoServices(1, 1, 1, 1)));
+        NftKernel.NftTransaction after = k.update(NftRenderer.render(twoServices(3, 1)));
+        assertThat(after.reason()).contains("someone else");
+        assertThat(k.read()).contains(NftRenderer.render(twoServices(3, 1)).state());
+        // Deleted behind its back: recreated whole.
+        assertThat(nft.transaction("delete table inet nflb\n").ok()).isTrue();
+        NftKernel.NftTransaction again = k.update(NftRenderer.render(twoServices(1, 2)));
+        assertThat(again.incremental()).isFalse();
+        assertThat(again.reason()).endsWith("table missing");
+    }
+
+    @Test
+    void aRefusedTransactionLeavesTheTableAsItWas() {
+        NftKernel k = new NftKernel(nft);
+        k.apply(twoServices(1, 2, 3));
+        String before = nft.listTable().orElseThrow();
+        nft.refuseLinesContaining("192.168.3.");
+        Plan changed = plan(service("web", Scheduler.ROUND_ROBIN, "10.0.0.1", 80, 1, 2, 3),
+                service("api", Protocol.TCP, listen("10.0.0.2", 443, null), Scheduler.RANDOM, Snat.NONE,
+                        backends("192.168.3.", 443, 1, 1), null, 0));
+        assertThatThrownBy(() -> k.update(NftRenderer.render(changed))).isInstanceOf(RuntimeException.class);
+        assertThat(nft.listTable()).contains(before);
+        nft.refuseLinesContaining(null);
+        k.update(NftRenderer.render(changed));
+        assertThat(k.read()).contains(NftRenderer.render(changed).state());
+    }
+
+    @Test
+    void countersAndRefusedServicesAreReadAsStructuredData() {
+        NftKernel k = new NftKernel(nft);
+        ServicePlan web = service("web", Scheduler.ROUND_ROBIN, "10.0.0.1", 80, 1, 2);
+        Plan p = plan(web, ServicePlan.rejecting(service("api", Protocol.TCP, listen("10.0.0.2", 443, null), Scheduler.RANDOM,
+                Snat.NONE, backends("192.168.3.", 443, 1), null, 0).service()));
+        k.apply(p);
+        String map = NftState.parse(nft.listTable().orElseThrow()).sets().keySet().stream()
+                .filter(n -> NftNames.parseSlotMap(n).isPresent()).findFirst().orElseThrow();
+        // Three slots (weights 1:2); each slot's counter goes to the backend the slot names.
+        long[][] counts = {{5, 300}, {4, 200}, {6, 100}};
+        Map<String, long[]> expected = new java.util.TreeMap<>();
+        for (String e : NftRenderer.render(p).state().sets().get(map).elements()) {
+            int slot = Integer.parseInt(e.split(" ")[4]);
+            String endpoint = e.substring(e.indexOf(" : ") + 3).replace(" . ", ":");
+            nft.count(map, "10.0.0.1 . 80 . " + slot, counts[slot][0], counts[slot][1]);
+            long[] sum = expected.computeIfAbsent(endpoint, x -> new long[2]);
+            sum[0] += counts[slot][0];
+            sum[1] += counts[slot][1];
+        }
+        assertThat(expected).hasSize(2);
+        assertThat(k.backendCounters()).containsExactlyElementsOf(expected.entrySet().stream()
+                .map(x -> new NftKernel.BackendCounter("web", x.getKey(), x.getValue()[0], x.getValue()[1])).toList());
+        assertThat(k.rejecting()).containsExactly("api");
+        k.flush();
+        assertThat(k.backendCounters()).isEmpty();
+        assertThat(k.rejecting()).isEmpty();
+    }
+}
