@@ -41,15 +41,17 @@ public final class Main implements Runnable {
     }
 
     /**
-     * The command line with only the command named {@code first} when there is one by that name, else with all:
-     * building one command's model instead of every command's is a third of a CLI run's start time (bench/startup).
+     * The command line with only the command named {@code first} when there is one by that name (none for
+     * --version), else with all: building one command's model instead of every command's takes a third off a
+     * CLI run's start time (bench/startup).
      */
     static CommandLine commandLine(String first) {
         CommandLine cl = new CommandLine(new Main());
+        boolean versionOnly = "-V".equals(first) || "--version".equals(first);
         Class<?> only = first == null || first.equals("help") ? null : COMMANDS.stream()
                 .filter(c -> names(c).contains(first)).findFirst().orElse(null);
         for (Class<?> c : COMMANDS) {
-            if (only == null || c == only) cl.addSubcommand(c);
+            if (!versionOnly && (only == null || c == only)) cl.addSubcommand(c);
         }
         cl.setExecutionExceptionHandler(Main::handle);
         return cl;

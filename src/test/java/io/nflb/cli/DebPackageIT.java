@@ -100,13 +100,25 @@ class DebPackageIT {
                 .contains("java17-runtime-headless", "iptables", "nftables", "iproute2", "conntrack");
 
         Set<String> before = nflbPathsOnDisk();
+        String rootRulesBefore = nflbRulesInTheRootNamespace();
         install(deb);
 
         Exec.Result version = check("/usr/bin/nflb", "--version");
         assertThat(version.stdout()).startsWith("nflb " + System.getProperty("nflb.version") + " (commit ")
                 .containsPattern("\\(commit ([0-9a-f]{12}(-dirty)?|unknown)\\)");
         // postinst made the class-data archive for this JVM, and the JVM accepts it (-Xshare:on fails otherwise).
-        assertThat(Path.of("/var/cache/nflb/nflb.jsa")).isRegularFile();
+        Path archive = Path.of("/var/cache/nflb/nflb.jsa");
+        assertThat(archive).isRegularFile();
+        assertThat(run(List.of("/usr/bin/nflb", "--version"), Map.of("NFLB_JAVA_OPTS", "-Xshare:on"), Duration.ofMinutes(1)).ok()).isTrue();
+        // An archive that no longer fits (here the jar changed under it) costs start time, never output or a failure.
+        Files.setLastModifiedTime(Path.of("/usr/share/nflb/nflb.jar"), java.nio.file.attribute.FileTime.from(Instant.now()));
+        assertThat(check("/usr/bin/nflb", "--version").stdout()).isEqualTo(version.stdout());
+        assertThat(run(List.of("/usr/bin/nflb", "--version"), Map.of("NFLB_JAVA_OPTS", "-Xshare:on"), Duration.ofMinutes(1)).ok()).isFalse();
+        // A JVM installed or upgraded under /usr/lib/jvm triggers the package, which makes the archive again.
+        Files.delete(archive);
+        check("dpkg-trigger", "--no-await", "/usr/lib/jvm");
+        check("dpkg", "--triggers-only", "nflb");
+        assertThat(archive).isRegularFile();
         assertThat(run(List.of("/usr/bin/nflb", "--version"), Map.of("NFLB_JAVA_OPTS", "-Xshare:on"), Duration.ofMinutes(1)).ok()).isTrue();
 
         Exec.Result validate = check("/usr/bin/nflb", "validate", "-c", "/etc/nflb/nflb.yaml");
@@ -141,6 +153,7 @@ class DebPackageIT {
         assertThat(Path.of("/etc/systemd/system/multi-user.target.wants/nflb.service")).as("the daemon waits to be enabled").doesNotExist();
 
         bootTimeRestoreInANamespace();
+        assertThat(nflbRulesInTheRootNamespace()).as("installing loads nothing here").isEqualTo(rootRulesBefore);
 
         check("dpkg", "--purge", "nflb");
         assertThat(installed()).isNull();
@@ -245,6 +258,14 @@ class DebPackageIT {
     private static List<String> execStart(Path unit) throws IOException {
         String line = Files.readString(unit).lines().filter(l -> l.startsWith("ExecStart=")).findFirst().orElseThrow();
         return Arrays.asList(line.substring("ExecStart=".length()).strip().split("\\s+"));
+    }
+
+    /** nflb's rules in this machine's own namespace (read only): what installing must leave as it was. */
+    private static String nflbRulesInTheRootNamespace() {
+        String nft = onPath("nft") ? Exec.host().run(List.of("nft", "list", "tables")).stdout() : "";
+        String ipt = Exec.host().run(List.of("iptables-save")).stdout();
+        return Stream.concat(nft.lines(), ipt.lines()).filter(l -> l.contains("nflb") || l.contains("NFLB"))
+                .reduce("", (a, b) -> a + b + "\n");
     }
 
     /** Every path under the system's directories whose name mentions nflb. */
