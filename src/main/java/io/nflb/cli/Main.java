@@ -42,8 +42,8 @@ public final class Main implements Runnable {
 
     /**
      * The command line with only the command named {@code first} when there is one by that name (none for
-     * --version), else with all: building one command's model instead of every command's takes a third off a
-     * CLI run's start time (bench/startup).
+     * --version), else with all: building one command's model instead of every command's takes about a
+     * quarter off a CLI run's start time (bench/results/startup.md).
      */
     static CommandLine commandLine(String first) {
         CommandLine cl = new CommandLine(new Main());
