@@ -116,6 +116,7 @@ class DebPackageIT {
         assertThat(run(List.of("/usr/bin/nflb", "--version"), Map.of("NFLB_JAVA_OPTS", "-Xshare:on"), Duration.ofMinutes(1)).ok()).isFalse();
         // A JVM installed or upgraded under /usr/lib/jvm triggers the package, which makes the archive again.
         Files.delete(archive);
+        assertThat(check("/usr/bin/nflb", "--version").stdout()).as("without an archive").isEqualTo(version.stdout());
         check("dpkg-trigger", "--no-await", "/usr/lib/jvm");
         check("dpkg", "--triggers-only", "nflb");
         assertThat(archive).isRegularFile();
