@@ -38,6 +38,11 @@ final class BackendCommand implements Callable<Integer> {
                 description = "The daemon's control socket (default: ${DEFAULT-VALUE}).")
         Path socket;
 
+        /** Not read here (the daemon knows its config): bash completion offers this file's names. */
+        @Option(names = {"-c", "--config"}, paramLabel = "FILE", defaultValue = "/etc/nflb/nflb.yaml",
+                description = "The config whose services and backends shell completion offers (default: ${DEFAULT-VALUE}).")
+        Path config;
+
         abstract String verb();
 
         @Override

@@ -11,8 +11,9 @@ import picocli.CommandLine.ParentCommand;
 import java.util.concurrent.Callable;
 
 @Command(name = "explain", description = {
-        "Show the share of new connections each backend gets, computed by evaluating the generated rules",
-        "themselves (exact arithmetic, the kernel's own fixed-point probabilities), next to the weights."})
+        "Show the share of new connections each backend gets, computed by evaluating the generated rules.",
+        "The rules themselves are evaluated, in exact arithmetic with the kernel's own fixed-point "
+                + "probabilities, and each share is shown next to its weight."})
 final class ExplainCommand implements Callable<Integer> {
 
     @ParentCommand

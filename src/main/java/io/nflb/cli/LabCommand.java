@@ -15,8 +15,9 @@ import java.util.List;
 import java.util.concurrent.Callable;
 
 @Command(name = "lab", description = {
-        "The tutorial's experiment, for real: a client, a router and N web servers as network namespaces",
-        "(nflb-lab-*), nflb's rules on the router, M new connections, and who answered each one."},
+        "Run the tutorial's experiment for real, in network namespaces, and show who answered each connection.",
+        "A client, a router and N web servers are built as network namespaces (nflb-lab-*), nflb's rules are "
+                + "loaded on the router, and M new connections are opened through it."},
         subcommands = LabCommand.Down.class)
 final class LabCommand implements Callable<Integer> {
 

@@ -13,8 +13,9 @@ import java.util.List;
 import java.util.concurrent.Callable;
 
 @Command(name = "lint", description = {
-        "Check any iptables-save dump: balancing groups and the share each target really gets (the tutorial's two",
-        "bugs by name), rules that can never match, DNAT with no forwarding path, --state NEW in nat.",
+        "Check any iptables-save dump, nflb's or not, and report what is wrong in it.",
+        "It shows balancing groups and the share each target really gets (the tutorial's two bugs by name), "
+                + "rules that can never match, DNAT with no forwarding path, and --state NEW in nat.",
         "Exit code 1 when an error is found."})
 final class LintCommand implements Callable<Integer> {
 

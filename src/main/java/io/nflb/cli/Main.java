@@ -6,15 +6,20 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine;
 
 import java.io.PrintWriter;
+import java.util.List;
 
 /** Entry point. Exit codes: 0 ok, 1 runtime failure, 2 usage or config error. */
-@Command(name = "nflb", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
-        description = "Netfilter load balancer and firewall: one YAML file -> correct iptables/nftables rules.",
-        subcommands = {ValidateCommand.class, PlanCommand.class, ExplainCommand.class, ApplyCommand.class,
-                StatusCommand.class, FlushCommand.class, LintCommand.class, RunCommand.class, ReloadCommand.class,
-                LabCommand.class, BackendCommand.class, RollbackCommand.class, ConfirmCommand.class, DiffCommand.class,
-                CommandLine.HelpCommand.class})
+// scope INHERIT: every command gets --help (and --version) and the terminal-wide help of this one.
+@Command(name = "nflb", mixinStandardHelpOptions = true, versionProvider = BuildInfo.class,
+        scope = CommandLine.ScopeType.INHERIT, usageHelpAutoWidth = true,
+        description = "Netfilter load balancer and firewall: one YAML file -> correct iptables/nftables rules.")
 public final class Main implements Runnable {
+
+    /** Every command, in the order `nflb --help` lists them. */
+    static final List<Class<?>> COMMANDS = List.of(ValidateCommand.class, PlanCommand.class, ExplainCommand.class,
+            ApplyCommand.class, StatusCommand.class, FlushCommand.class, LintCommand.class, RunCommand.class,
+            ReloadCommand.class, LabCommand.class, BackendCommand.class, RollbackCommand.class, ConfirmCommand.class,
+            DiffCommand.class, RestoreCommand.class, CompleteCommand.class, CommandLine.HelpCommand.class);
 
     public static final int OK = 0;
     public static final int FAILURE = 1;
@@ -36,18 +41,39 @@ public final class Main implements Runnable {
 
     /** Runs a command line and returns its exit code; tests call this instead of main. */
     public static int run(String... args) {
-        return commandLine().execute(args);
+        return commandLine(Dataplanes.REAL, args.length == 0 ? null : args[0]).execute(args);
     }
 
     static CommandLine commandLine() {
-        return commandLine(Dataplanes.REAL);
+        return commandLine(Dataplanes.REAL, null);
     }
 
     static CommandLine commandLine(Dataplanes dataplanes) {
+        return commandLine(dataplanes, null);
+    }
+
+    /**
+     * The command line with only the command named {@code first} when there is one by that name (none for
+     * --version), else with all: building one command's model instead of every command's takes about a
+     * quarter off a CLI run's start time (bench/results/startup.md).
+     */
+    static CommandLine commandLine(Dataplanes dataplanes, String first) {
         CommandLine cl = new CommandLine(new Main(dataplanes));
+        boolean versionOnly = "-V".equals(first) || "--version".equals(first);
+        Class<?> only = first == null || first.equals("help") ? null : COMMANDS.stream()
+                .filter(c -> names(c).contains(first)).findFirst().orElse(null);
+        for (Class<?> c : COMMANDS) {
+            if (!versionOnly && (only == null || c == only)) cl.addSubcommand(c);
+        }
         cl.setExecutionExceptionHandler(Main::handle);
-        cl.setUsageHelpAutoWidth(true);
         return cl;
+    }
+
+    private static List<String> names(Class<?> command) {
+        Command a = command.getAnnotation(Command.class);
+        List<String> names = new java.util.ArrayList<>(List.of(a.aliases()));
+        names.add(a.name());
+        return names;
     }
 
     @Override
@@ -79,14 +105,6 @@ public final class Main implements Runnable {
     static final class UsageException extends RuntimeException {
         UsageException(String message) {
             super(message);
-        }
-    }
-
-    static final class Version implements CommandLine.IVersionProvider {
-        @Override
-        public String[] getVersion() {
-            String v = Main.class.getPackage().getImplementationVersion();
-            return new String[] {"nflb " + (v == null ? "dev" : v)};
         }
     }
 }

@@ -28,9 +28,10 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 
 @Command(name = "run", description = {
-        "Run in the foreground: apply the config, check every backend, take failing ones out of the rules and put",
-        "them back when they recover. SIGHUP (or `nflb reload`) re-reads the file; an invalid file is refused and",
-        "the running rules stay. On exit the rules stay in the kernel unless --cleanup-on-exit.",
+        "Run the daemon in the foreground: apply the config, then keep the rules in step with the backends' health.",
+        "Every backend is checked; failing ones are taken out of the rules and put back when they recover. "
+                + "SIGHUP (or `nflb reload`) re-reads the file; an invalid file is refused and the running rules stay. "
+                + "On exit the rules stay in the kernel unless --cleanup-on-exit.",
         "The status page and Prometheus metrics are served on --listen (default 127.0.0.1:9140)."})
 final class RunCommand implements Callable<Integer> {
 

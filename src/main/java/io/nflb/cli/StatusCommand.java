@@ -19,8 +19,8 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.Callable;
 
-@Command(name = "status", description = {"Live new-connection counters per backend and each backend's share, read from the kernel;",
-        "with each backend's health state (up, down, draining, disabled) when a daemon (`nflb run`) is running."})
+@Command(name = "status", description = {"Show live new-connection counters per backend and each backend's share, read from the kernel.",
+        "When a daemon (`nflb run`) is running, each backend's health state too (up, down, draining, disabled)."})
 final class StatusCommand implements Callable<Integer> {
 
     @ParentCommand

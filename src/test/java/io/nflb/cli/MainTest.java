@@ -1,14 +1,18 @@
 package io.nflb.cli;
 
 import io.nflb.dataplane.Dataplanes;
+import io.nflb.state.Generations;
 import io.nflb.testing.KernelTests;
 import io.nflb.testing.Netns;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Properties;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -94,6 +98,123 @@ class MainTest {
             assertThat(nflb("flush", "--netns", ns.name()).out()).contains("chains and 3 jumps removed");
             assertThat(ns.exec().check(List.of("iptables-save", "-t", "nat")).stdout()).doesNotContain("NFLB");
             assertThat(nflb("status", "--netns", ns.name(), "--socket", dir.resolve("no-daemon.sock").toString()).out()).contains("no rules installed");
+        }
+    }
+
+    /** Every visible command below {@code cl}, as the words that run it ("backend drain"). */
+    private static List<String> commandPaths(CommandLine cl, String prefix) {
+        List<String> paths = new ArrayList<>();
+        for (CommandLine sub : ManPages.visibleSubcommands(cl.getCommandSpec())) {
+            String path = (prefix + " " + sub.getCommandName()).strip();
+            paths.add(path);
+            paths.addAll(commandPaths(sub, path));
+        }
+        return paths;
+    }
+
+    @Test
+    void everyCommandHasHelpAndItsSummaryIsOneWholeSentenceInTheList() {
+        List<String> paths = commandPaths(Main.commandLine(), "");
+        assertThat(paths).contains("validate", "apply", "restore", "backend drain", "lab down").doesNotContain("__complete");
+        String list = nflb("--help").out().replaceAll("\\s+", " ");
+        for (String path : paths) {
+            Cli.Ran help = nflb((path + " --help").split(" "));
+            assertThat(help.code()).as(path).isZero();
+            assertThat(help.out()).as(path).startsWith("Usage: nflb " + path).contains("-h, --help");
+            CommandLine cl = Main.commandLine();
+            for (String word : path.split(" ")) cl = cl.getSubcommands().get(word);
+            String summary = ManPages.summary(cl.getCommandSpec());
+            assertThat(summary).as(path).matches("[A-Z][^`]*(`[^`]*`[^`]*)*\\.").doesNotContain(". ");
+            if (!path.contains(" ")) assertThat(list).as(path).contains(path + " " + summary);
+        }
+    }
+
+    @Test
+    void descriptionsAreWholeParagraphsThatWrapAtTheWidthNotInTheSource() {
+        CommandLine cl = Main.commandLine();
+        cl.setUsageHelpAutoWidth(false);
+        cl.setUsageHelpWidth(1000);
+        for (String path : commandPaths(cl, "")) {
+            CommandLine sub = cl;
+            for (String word : path.split(" ")) sub = sub.getSubcommands().get(word);
+            List<String> lines = sub.getUsageMessage().lines().map(String::strip).toList();
+            for (String paragraph : sub.getCommandSpec().usageMessage().description()) {
+                assertThat(lines).as(path).contains(paragraph);
+                assertThat(paragraph).as(path).matches(".*[.)]");
+            }
+        }
+    }
+
+    @Test
+    void versionNamesTheBuildAndItsCommit() throws Exception {
+        Properties built = new Properties();
+        try (var in = BuildInfo.class.getResourceAsStream(BuildInfo.RESOURCE)) {
+            assertThat(in).as("the build writes " + BuildInfo.RESOURCE).isNotNull();
+            built.load(in);
+        }
+        Cli.Ran r = nflb("--version");
+        assertThat(r.code()).isZero();
+        assertThat(r.out()).startsWith("nflb " + built.getProperty("version") + " (commit " + built.getProperty("commit") + ")\n");
+        assertThat(built.getProperty("commit")).matches("[0-9a-f]{12}(-dirty)?|unknown");
+        assertThat(nflb("apply", "--version").out()).isEqualTo(r.out());
+    }
+
+    @Test
+    void completionNamesComeFromTheConfigAndAnInvalidOneGivesNone() throws Exception {
+        Path cfg = write("c.yaml", """
+                services:
+                  - name: web
+                    listen: {port: 80}
+                    backends: [{address: 10.1.0.2}, {address: 10.1.0.3, port: 80}, {address: 10.1.0.3, port: 8080}]
+                  - name: dns6
+                    protocol: udp
+                    listen: {port: 53}
+                    backends: [{address: "2001:db8::53"}]
+                """);
+        assertThat(nflb("__complete", "services", "-c", cfg.toString()).out()).isEqualTo("web\ndns6\n");
+        assertThat(nflb("__complete", "backends", "web", "-c", cfg.toString()).out()).isEqualTo("10.1.0.2\n10.1.0.3:80\n10.1.0.3:8080\n");
+        assertThat(nflb("__complete", "backends", "dns6", "-c", cfg.toString()).out()).isEqualTo("2001:db8::53\n");
+        Cli.Ran broken = nflb("__complete", "services", "-c", write("bad.yaml", "services: [{name: web}]").toString());
+        assertThat(broken.code()).isEqualTo(1);
+        assertThat(broken.out() + broken.err()).isEmpty();
+    }
+
+    @Test
+    void restoreWithNothingRecordedChangesNothing() {
+        Path state = dir.resolve("empty-state");
+        Cli.Ran r = nflb("restore", "--state-dir", state.toString());
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(r.out()).contains("nothing to restore");
+        assertThat(state).doesNotExist();
+    }
+
+    @Test
+    void restorePutsTheLastConfirmedGenerationBackAsAtBoot() throws Exception {
+        KernelTests.require("ip", "iptables-restore", "iptables-save", "sysctl");
+        Path state = dir.resolve("state");
+        Path first = write("first.yaml", GOOD);
+        Path second = write("second.yaml", GOOD.replace("10.99.1.3", "10.99.1.4"));
+        try (Netns ns = Netns.create("restore")) {
+            assertThat(nflb("apply", "-c", first.toString(), "--netns", ns.name(), "--state-dir", state.toString()).code()).isZero();
+            assertThat(nflb("flush", "--netns", ns.name()).code()).isZero();
+            ns.exec().check(List.of("sysctl", "-w", "net.ipv4.ip_forward=0"));
+
+            Cli.Ran restored = nflb("restore", "--netns", ns.name(), "--state-dir", state.toString());
+            assertThat(restored.code()).as(restored.err()).isZero();
+            assertThat(restored.out()).contains("restored generation 1 (iptables)", "net.ipv4.ip_forward was 0; set to 1");
+            assertThat(ns.exec().check(List.of("iptables-save", "-t", "nat")).stdout()).contains("--to-destination 10.99.1.3:80");
+
+            // Generation 2 waits for a confirmation when the machine goes down: at boot the one before it comes back.
+            assertThat(nflb("apply", "-c", second.toString(), "--netns", ns.name(), "--state-dir", state.toString()).code()).isZero();
+            Generations g = new Generations(state);
+            g.setPending(new Generations.Pending("0123456789abcdef", 2, 1));
+            assertThat(nflb("flush", "--netns", ns.name()).code()).isZero();
+            Cli.Ran unconfirmed = nflb("restore", "--netns", ns.name(), "--state-dir", state.toString());
+            assertThat(unconfirmed.out()).contains("generation 2 was never confirmed", "restored generation 1");
+            String nat = ns.exec().check(List.of("iptables-save", "-t", "nat")).stdout();
+            assertThat(nat).contains("--to-destination 10.99.1.3:80").doesNotContain("10.99.1.4");
+            assertThat(g.current()).isEqualTo(1);
+            assertThat(g.pending()).isEmpty();
         }
     }
 
