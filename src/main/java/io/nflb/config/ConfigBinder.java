@@ -4,6 +4,7 @@ import io.nflb.model.Backend;
 import io.nflb.model.BackendKind;
 import io.nflb.model.Config;
 import io.nflb.model.Firewall;
+import io.nflb.model.Ha;
 import io.nflb.model.HealthCheck;
 import io.nflb.model.IpAddress;
 import io.nflb.model.Limits;
@@ -27,7 +28,7 @@ import java.util.function.Consumer;
  */
 final class ConfigBinder {
 
-    private static final List<String> CONFIG_KEYS = List.of("backend", "services", "firewall");
+    private static final List<String> CONFIG_KEYS = List.of("backend", "services", "firewall", "ha");
     private static final List<String> SERVICE_KEYS =
             List.of("name", "protocol", "listen", "scheduler", "snat", "affinity", "maglev", "health", "limits", "backends");
     private static final List<String> LISTEN_KEYS = List.of("port", "address", "interface");
@@ -48,6 +49,9 @@ final class ConfigBinder {
     private record Catch(Protocol protocol, Listen listen) {
     }
 
+    /** Each bound service's nodes, for the checks the ha section makes of them. */
+    private final Map<String, HaBinder.ServiceNodes> serviceNodes = new HashMap<>();
+
     /** The config's backend, known before its services are bound: some schedulers need one. */
     private BackendKind backendKind = BackendKind.AUTO;
 
@@ -63,7 +67,12 @@ final class ConfigBinder {
             backendKind = backend.orElse(BackendKind.AUTO);
             Optional<List<Service>> services = m.require("services", this::services);
             Optional<Firewall> firewall = m.optional("firewall", new FirewallBinder(problems)::firewall);
-            return problems.buildIfNoneSince(mark, () -> new Config(backend.get(), services.get(), firewall));
+            HaBinder haBinder = new HaBinder(problems);
+            Optional<Ha> ha = m.optional("ha", haBinder::ha);
+            if (ha.isPresent() && problems.mark() == mark) {
+                haBinder.check(ha.get(), backend.get(), services.get(), serviceNodes, firewall, m.get("firewall"));
+            }
+            return problems.buildIfNoneSince(mark, () -> new Config(backend.get(), services.get(), firewall, ha));
         });
     }
 
@@ -101,7 +110,10 @@ final class ConfigBinder {
             Optional<Limits> limits = m.optional("limits", FirewallBinder::limits);
             Optional<Service> service = problems.buildIfNoneSince(mark, () -> new Service(name.get(), protocol.get(),
                     listen.get(), scheduler.get(), snat.get(), backends, affinity, tableSize.get(), health.get(), limits));
-            service.ifPresent(s -> checkCatch(s, m.get("listen").orElseThrow()));
+            service.ifPresent(s -> {
+                checkCatch(s, m.get("listen").orElseThrow());
+                serviceNodes.put(s.name(), new HaBinder.ServiceNodes(m, backendItems(m)));
+            });
             return service;
         });
     }
@@ -287,6 +299,11 @@ final class ConfigBinder {
                 + l.address().map(a -> " to " + a).orElse("") + l.iface().map(i -> " on " + i).orElse("");
         listenNode.error("service '" + service.name() + "' catches the same traffic as " + first
                 + " (" + traffic + ")");
+    }
+
+    /** The backends' own nodes, parallel to the bound list (only called when every backend bound). */
+    private static List<YamlNode> backendItems(YamlMap service) {
+        return service.get("backends").flatMap(YamlNode::sequence).orElse(List.of());
     }
 
     static boolean follows(Consumer<String> rule, String text) {

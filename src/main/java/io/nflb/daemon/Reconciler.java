@@ -148,7 +148,7 @@ public final class Reconciler {
             services.add(sp);
         }
         lastPlans = next;
-        return new Plan(services, config.firewall(), Plan.probed(config));
+        return Planner.assemble(config, services);
     }
 
     /** What each checked backend needs: the checker's work list after a start or reload. */

@@ -51,6 +51,14 @@ public interface Dataplane {
     /** Services whose new connections the kernel refuses now because none of their backends is usable. */
     List<String> rejecting();
 
+    /**
+     * The maglev tables of the services translated without state (ha mode ecmp) as they are in the kernel, as
+     * digests per service: routers of one group must show the same. Empty where a language has none.
+     */
+    default java.util.Map<String, String> tableDigests() {
+        return java.util.Map.of();
+    }
+
     /** Ends whatever the dataplane keeps running (a long-lived tool process); it also ends with the JVM. */
     default void close() {
     }

@@ -61,6 +61,11 @@ public final class Dataplanes {
         throw new IllegalArgumentException("no dataplane is called " + name);
     }
 
+    /** The hold of a router of a VRRP pair, where {@code exec} runs (nftables whatever the services' language). */
+    public static HaHold hold(Exec exec) {
+        return new io.nflb.dataplane.nft.NftHold(exec);
+    }
+
     /**
      * Whether nft runs here (in {@code exec}'s namespace) and would load the kind of table nflb writes: a
      * missing binary, an old nft, or a kernel without nf_tables, nat or set counters all answer no.

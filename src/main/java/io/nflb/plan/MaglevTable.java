@@ -78,6 +78,17 @@ public final class MaglevTable {
         }
     }
 
+    /**
+     * A short fingerprint of a table: the endpoint of each slot, in slot order. Two routers whose tables have
+     * the same digest send every flow to the same backend; computed alike from a plan and from the kernel's maps.
+     */
+    public static String digest(List<String> endpointPerSlot) {
+        byte[] h = sha256(endpointPerSlot.size() + "\n" + String.join("\n", endpointPerSlot));
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < 8; i++) sb.append(String.format("%02x", h[i] & 0xff));
+        return sb.toString();
+    }
+
     private static long toLong(byte[] h, int from) {
         long x = 0;
         for (int i = from; i < from + 8; i++) x = (x << 8) | (h[i] & 0xff);

@@ -16,7 +16,12 @@ public final class Planner {
     public static Plan plan(Config config) {
         List<ServicePlan> services = new ArrayList<>();
         for (Service service : config.services()) services.add(plan(service));
-        return new Plan(services, config.firewall(), Plan.probed(config));
+        return assemble(config, services);
+    }
+
+    /** The whole plan from the services' plans (e.g. with only the usable backends): the config gives the rest. */
+    public static Plan assemble(Config config, List<ServicePlan> services) {
+        return new Plan(services, config.firewall(), Plan.probed(config), config.stateless());
     }
 
     public static ServicePlan plan(Service service) {

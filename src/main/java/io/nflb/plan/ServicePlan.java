@@ -27,4 +27,10 @@ public record ServicePlan(Service service, List<BackendPlan> backends, Selection
     public String name() {
         return service.name();
     }
+
+    /** The maglev table's {@link MaglevTable#digest}, or empty for the other schedulers. */
+    public java.util.Optional<String> maglevDigest() {
+        if (!(selection instanceof Selection.Maglev m)) return java.util.Optional.empty();
+        return java.util.Optional.of(MaglevTable.digest(m.table().stream().map(i -> backends.get(i).backend().endpoint()).toList()));
+    }
 }

@@ -120,6 +120,11 @@ public final class NftDataplane implements Dataplane {
         return kernel.rejecting();
     }
 
+    @Override
+    public java.util.Map<String, String> tableDigests() {
+        return kernel.read().map(NftStateless::digests).orElse(java.util.Map.of());
+    }
+
     /** Ends the kernel's long-lived nft process (it also ends by itself when this JVM does). */
     @Override
     public void close() {

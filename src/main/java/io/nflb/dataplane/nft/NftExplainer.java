@@ -72,6 +72,7 @@ final class NftExplainer {
             }
             out.put(s.service(), s);
         }
+        for (NftServiceShares s : NftStateless.explain(state)) out.put(s.service(), s);
         return new ArrayList<>(out.values());
     }
 

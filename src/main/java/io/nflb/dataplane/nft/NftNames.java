@@ -163,4 +163,35 @@ final class NftNames {
     static String withoutComment(String element) {
         return COMMENT.matcher(element).replaceFirst("");
     }
+
+    // The stateless translation of ha mode ecmp (NftStateless): maps and chains of their own, in the same table.
+    static final String STATELESS_FORWARD = "slfwd4";
+    static final String STATELESS_BACKENDS = "slrev4";
+    static final String STATELESS_REVERSE = "slrevnat4";
+    static final String STATELESS_PREROUTING = "sl_prerouting";
+    static final String STATELESS_POSTROUTING = "sl_postrouting";
+
+    /** A stateless service's chain towards its backends. */
+    static String statelessForwardChain(String service) {
+        return "slf_" + Names.requireService(service);
+    }
+
+    /** A stateless service's chain that gives replies the service's address and port back. */
+    static String statelessReverseChain(String service) {
+        return "slr_" + Names.requireService(service);
+    }
+
+    /** A stateless service's maglev table: slot to backend address, and slot to backend port. */
+    static String statelessAddressMap(String service) {
+        return "sla_" + Names.requireService(service);
+    }
+
+    static String statelessPortMap(String service) {
+        return "slp_" + Names.requireService(service);
+    }
+
+    /** The service whose stateless forward chain this is, or empty. */
+    static Optional<String> serviceOfStatelessChain(String chain) {
+        return chain.startsWith("slf_") ? Optional.of(chain.substring(4)) : Optional.empty();
+    }
 }

@@ -83,6 +83,7 @@ public final class NftRenderer {
         for (int i = 0; i < services.size(); i++) {
             Fragment f = fragments.get(i);
             requireUnique(keys, f.listenKey(), services.get(i).name());
+            if (NftStateless.takes(plan, services.get(i))) continue; // translated without state, below
             for (Map.Entry<String, List<String>> e : f.elements().entrySet()) {
                 List<String> into = elements.computeIfAbsent(e.getKey(), k -> new ArrayList<>());
                 if (e.getKey().equals(NftNames.MASQ4) || e.getKey().equals(NftNames.MASQ6)) {
@@ -100,7 +101,7 @@ public final class NftRenderer {
         sets.putAll(affinitySets);
         Map<String, NftState.Chain> chains = baseChains(wildcardRules);
         chains.putAll(serviceChains);
-        return NftScript.of(NftFirewallRenderer.extend(plan, new NftState(Map.of(), sets, chains)));
+        return NftScript.of(NftStateless.extend(plan, NftFirewallRenderer.extend(plan, new NftState(Map.of(), sets, chains))));
     }
 
     /** The dispatch, masquerade and reject sets, the generation token, then every slot map in declaration order. */
