@@ -161,6 +161,22 @@ public final class Exec {
         }
     }
 
+    /**
+     * Starts a long-lived program (a daemon nflb supervises) in this Exec's namespace, its stdout and stderr
+     * appended to {@code log}: no pipe to drain, however much it writes. The caller waits for it and ends it.
+     */
+    public Process spawn(List<String> argv, java.nio.file.Path log) {
+        List<String> cmd = command(argv);
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
+        pb.environment().put("LC_ALL", "C");
+        try {
+            return pb.start();
+        } catch (IOException e) {
+            throw new ExecException("cannot run " + cmd.get(0) + ": " + e.getMessage(), e);
+        }
+    }
+
     /** A running program from {@link #start}: lines in, stderr lines out, killed on close. */
     public static final class Session implements AutoCloseable {
         private final List<String> command;
