@@ -29,8 +29,15 @@ final class ExplainCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         Config c = config.load();
         // With backend: auto, explain the rules apply would load here.
-        ShareReport report = main.dataplanes.forKind(c.backend(), Exec.host()).explain(Planner.plan(c));
+        io.nflb.plan.Plan plan = Planner.plan(c);
+        ShareReport report = main.dataplanes.forKind(c.backend(), Exec.host()).explain(plan);
         System.out.print(output.json ? report.toJson() + "\n" : report.toText());
+        if (!output.json) {
+            // Routers of a pair show the same digest when they send every flow to the same backend.
+            plan.services().forEach(s -> s.maglevDigest().ifPresent(d -> System.out.println("service " + s.name() + ": maglev table "
+                    + ((io.nflb.plan.Selection.Maglev) s.selection()).table().size() + " slots, digest " + d
+                    + (plan.stateless() ? " (translated without state: ha mode ecmp)" : ""))));
+        }
         return Main.OK;
     }
 }

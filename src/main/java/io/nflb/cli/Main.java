@@ -18,7 +18,7 @@ public final class Main implements Runnable {
     /** Every command, in the order `nflb --help` lists them. */
     static final List<Class<?>> COMMANDS = List.of(ValidateCommand.class, PlanCommand.class, ExplainCommand.class,
             ApplyCommand.class, StatusCommand.class, FlushCommand.class, LintCommand.class, RunCommand.class,
-            ReloadCommand.class, LabCommand.class, BackendCommand.class, RollbackCommand.class, ConfirmCommand.class,
+            ReloadCommand.class, HaCommand.class, LabCommand.class, BackendCommand.class, RollbackCommand.class, ConfirmCommand.class,
             DiffCommand.class, RestoreCommand.class, CompleteCommand.class, CommandLine.HelpCommand.class);
 
     public static final int OK = 0;

@@ -65,6 +65,16 @@ final class RunCommand implements Callable<Integer> {
             description = "How often the kernel's counters are read for the status page.")
     int sampleEveryMillis;
 
+    @Option(names = "--ha", paramLabel = "supervise|external", defaultValue = "supervise",
+            description = "With an ha: section: supervise starts keepalived and conntrackd with the files nflb renders and restarts them"
+                    + " (a SIGKILLed keepalived's addresses removed first); external leaves them to their own units, whose notify"
+                    + " hooks run `nflb ha notify` (default: ${DEFAULT-VALUE}).")
+    String haMode;
+
+    @Option(names = "--ha-state", paramLabel = "DIR", defaultValue = io.nflb.ha.HaLayout.DEFAULT_DIR,
+            description = "Where the ha engines' files, pid files, socket, lock and the role live (default: ${DEFAULT-VALUE}).")
+    Path haState;
+
     static final String DEFAULT_SOCKET = "/run/nflb/nflb.sock";
 
     private final CountDownLatch stopped = new CountDownLatch(1);
@@ -84,6 +94,7 @@ final class RunCommand implements Callable<Integer> {
             log.warn("--netns moves only the kernel tools; health checks run from this process's own namespace"
                     + " (run the daemon itself with `ip netns exec {} nflb run` to check from there)", netns.netns);
         }
+        io.nflb.ha.Supervisor supervisor = c.ha().isPresent() ? startHa(c, daemon) : null;
         ControlSocket control = ControlSocket.open(socket, daemon);
         log.info("control socket {}", socket);
         WebServer server = null;
@@ -102,9 +113,43 @@ final class RunCommand implements Callable<Integer> {
         // sun.misc.Signal is the only way to catch SIGHUP in Java 17; it is supported (jdk.unsupported) and stable.
         Signal.handle(new Signal("HUP"), s -> reloads.execute(() -> reload(daemon, dataplane)));
         WebServer finalServer = server;
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> stop(daemon, dataplane, control, finalServer), "nflb-stop"));
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            if (supervisor != null) supervisor.close();
+            stop(daemon, dataplane, control, finalServer);
+        }, "nflb-stop"));
         stopped.await();
         return Main.OK;
+    }
+
+    /**
+     * This router's ha engines, once its rules are loaded (warm standby: a backup's rules are ready, its checks run).
+     * supervise: nflb runs keepalived and conntrackd; external: their own units do, and nflb keeps the hold in place
+     * until the notify hook of a takeover removes it.
+     */
+    private io.nflb.ha.Supervisor startHa(Config c, Daemon daemon) throws IOException {
+        io.nflb.ha.HaLayout layout = new io.nflb.ha.HaLayout(haState);
+        Exec exec = netns.exec();
+        io.nflb.ha.HaChecks.warnings(c, io.nflb.ha.HaChecks.read(exec, c)).forEach(w -> log.warn("ha: {}", w));
+        if (haMode.equals("external")) {
+            java.nio.file.Files.createDirectories(layout.dir());
+            boolean primary = io.nflb.ha.HaStatus.read(layout).map(h -> h.role().equals("primary")).orElse(false);
+            io.nflb.ha.HaPlan plan = io.nflb.ha.HaPlan.of(c, io.nflb.ha.HaFacts.read(exec, c),
+                    c.ha().get().sync().map(x -> layout.conntrackdConf()));
+            if (!primary) new io.nflb.ha.Transitions(plan, layout, exec, io.nflb.dataplane.Dataplanes.hold(exec)).holdAtStart();
+            daemon.haSource(() -> io.nflb.ha.HaStatus.read(layout));
+            log.info("ha: keepalived and conntrackd run under their own units; the role comes from `nflb ha notify` in {}", layout.dir());
+            return null;
+        }
+        if (!haMode.equals("supervise")) throw new Main.UsageException("--ha must be supervise or external, not '" + haMode + "'");
+        String name = "nflb_" + java.net.InetAddress.getLocalHost().getHostName().replaceAll("[^A-Za-z0-9_.-]", "_");
+        io.nflb.ha.Supervisor supervisor = new io.nflb.ha.Supervisor(c, layout, exec, io.nflb.dataplane.Dataplanes.hold(exec), name, why -> {
+            log.error("ha: {}; stopping, so that the peer serves alone", why);
+            System.exit(Main.FAILURE);
+        });
+        supervisor.start();
+        daemon.haSource(() -> java.util.Optional.of(supervisor.status()));
+        log.info("ha: keepalived{} running, files in {}", c.ha().get().sync().isPresent() ? " and conntrackd" : "", layout.dir());
+        return supervisor;
     }
 
     private InetSocketAddress parseListen() {

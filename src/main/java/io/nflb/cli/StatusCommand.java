@@ -36,14 +36,20 @@ final class StatusCommand implements Callable<Integer> {
             description = "The daemon's control socket, asked for health states (default: ${DEFAULT-VALUE}).")
     Path socket;
 
+    @Option(names = "--ha-state", paramLabel = "DIR", defaultValue = io.nflb.ha.HaLayout.DEFAULT_DIR,
+            description = "Where `nflb run` or `nflb ha notify` keeps this router's ha role (default: ${DEFAULT-VALUE}).")
+    Path haState;
+
     @Override
     public Integer call() throws IOException {
         Map<String, List<Dataplane.BackendTraffic>> byService = new LinkedHashMap<>();
         List<String> backends = new ArrayList<>();
         Set<String> rejecting = new LinkedHashSet<>();
+        Map<String, String> digests = new java.util.TreeMap<>();
         for (Dataplane dp : main.dataplanes.all(netns.exec())) {
             if (!dp.installed()) continue;
             backends.add(dp.name());
+            digests.putAll(dp.tableDigests());
             rejecting.addAll(dp.rejecting());
             for (Dataplane.BackendTraffic t : dp.traffic()) {
                 byService.computeIfAbsent(t.service(), k -> new ArrayList<>()).add(t);
@@ -65,7 +71,19 @@ final class StatusCommand implements Callable<Integer> {
         }
         // The kernel lists chains by name, i.e. by hash; people read backends in address order.
         byService.values().forEach(l -> l.sort(java.util.Comparator.comparing(Dataplane.BackendTraffic::endpoint)));
-        System.out.print(output.json ? json(backends, byService, states) : text(backends, byService, states));
+        java.util.Optional<io.nflb.ha.HaStatus> ha = io.nflb.ha.HaStatus.read(new io.nflb.ha.HaLayout(haState));
+        if (output.json) {
+            String j = json(backends, byService, states);
+            StringBuilder extra = new StringBuilder(",\"ha\":").append(ha.map(io.nflb.ha.HaStatus::toJson).orElse("null")).append(",\"maglevDigests\":{");
+            int i = 0;
+            for (Map.Entry<String, String> e : digests.entrySet()) extra.append(i++ > 0 ? "," : "").append(Json.str(e.getKey())).append(':').append(Json.str(e.getValue()));
+            System.out.print(j.substring(0, j.lastIndexOf('}')) + extra + "}}\n");
+        } else {
+            System.out.print(text(backends, byService, states));
+            ha.ifPresent(h -> System.out.print(h.toText()));
+            digests.forEach((svc, d) -> System.out.println("service " + svc + ": maglev table in the kernel, digest " + d
+                    + " (translated without state; every router of the group must show the same)"));
+        }
         if (!output.json) {
             if (states.isEmpty()) System.out.println("(no daemon answers on " + socket + ": health states unknown)");
             for (String s : rejecting) {

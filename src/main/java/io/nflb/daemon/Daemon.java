@@ -75,6 +75,7 @@ public final class Daemon implements AutoCloseable {
     private final ScheduledExecutorService sampler;
     private final Duration sampleEvery;
     private final Instant started = Instant.now();
+    private volatile java.util.function.Supplier<Optional<io.nflb.ha.HaStatus>> haSource = Optional::empty;
 
     /**
      * {@code kernel}: where conntrack runs (the namespace the rules are in); {@code sampleEvery}: how often
@@ -86,7 +87,7 @@ public final class Daemon implements AutoCloseable {
         this.sampleEvery = sampleEvery;
         this.history = new TrafficHistory((int) Math.max(2, Duration.ofMinutes(10).toMillis() / sampleEvery.toMillis()));
         this.reconciler = new Reconciler(dataplane, config, new Observer());
-        this.metrics = new Metrics(snapshot::get);
+        this.metrics = new Metrics(snapshot::get, this::ha);
         this.checker = HealthChecker.standard(timed(probe), reconciler::report);
         this.sampler = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "nflb-sampler");
@@ -157,6 +158,20 @@ public final class Daemon implements AutoCloseable {
 
     public long generation() {
         return generation.get();
+    }
+
+    /** Where this router's ha state comes from (ha.Supervisor, or the role file of an external keepalived): read from memory. */
+    public void haSource(java.util.function.Supplier<Optional<io.nflb.ha.HaStatus>> source) {
+        this.haSource = source;
+    }
+
+    /** This router's part in its pair, when the config has an ha: section. */
+    public Optional<io.nflb.ha.HaStatus> ha() {
+        try {
+            return haSource.get();
+        } catch (RuntimeException e) {
+            return Optional.empty();
+        }
     }
 
     public String dataplaneName() {

@@ -36,6 +36,13 @@ public final class Metrics {
 
     /** {@code source}: the newest snapshot the daemon published; read at scrape time, never written to. */
     public Metrics(java.util.function.Supplier<Daemon.Snapshot> source) {
+        this(source, java.util.Optional::empty);
+    }
+
+    /** {@code ha}: this router's part in its pair, read at scrape time from memory. */
+    public Metrics(java.util.function.Supplier<Daemon.Snapshot> source,
+                   java.util.function.Supplier<java.util.Optional<io.nflb.ha.HaStatus>> ha) {
+        HaMetrics.register(registry, ha);
         checkDuration = Histogram.builder().name("nflb_health_check_duration_seconds")
                 .help("How long each health check took, failed ones included").labelNames("service", "backend")
                 .classicUpperBounds(CHECK_BUCKETS).classicOnly().register(registry);

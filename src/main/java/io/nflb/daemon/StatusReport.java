@@ -43,6 +43,7 @@ public final class StatusReport {
                 .append(",\"millis\":").append(num(s.took().toNanos() / 1e6))
                 .append(",\"summary\":").append(Json.str(s.summary())).append('}'), () -> sb.append("null"));
 
+        sb.append(",\"ha\":").append(daemon.ha().map(io.nflb.ha.HaStatus::toJson).orElse("null"));
         sb.append(",\"services\":[");
         int i = 0;
         for (Service s : daemon.config().services()) {
@@ -51,6 +52,7 @@ public final class StatusReport {
                     .append(",\"listen\":").append(Json.str(listen(s.listen())))
                     .append(",\"scheduler\":").append(Json.str(s.scheduler().keyword()))
                     .append(",\"rejecting\":").append(rejecting.contains(s.name()))
+                    .append(",\"maglevDigest\":").append(digest(daemon, s))
                     .append(",\"backends\":[");
             int j = 0;
             for (Daemon.BackendView b : byService.getOrDefault(s.name(), List.of())) {
@@ -100,6 +102,12 @@ public final class StatusReport {
             sb.append("]}");
         }
         sb.append("]}");
+    }
+
+    /** The maglev table's digest of a service translated without state (ha mode ecmp): routers of a group show the same. */
+    private static String digest(Daemon daemon, Service s) {
+        if (!daemon.config().stateless() || s.scheduler() != io.nflb.model.Scheduler.MAGLEV) return "null";
+        return io.nflb.plan.Planner.plan(s).maglevDigest().map(Json::str).orElse("null");
     }
 
     static String listen(Listen l) {

@@ -36,6 +36,11 @@ public record HaFiles(HaLayout layout, HaPlan plan, String keepalived, Optional<
         return f;
     }
 
+    /** ha.properties, what `nflb ha notify` reads, into {@code dir}. */
+    public static void writePlan(HaPlan plan, Path dir) throws IOException {
+        plan.write(dir);
+    }
+
     public static HaPlan readPlan(Path dir) throws IOException {
         return HaPlan.read(dir);
     }

@@ -13,7 +13,8 @@ import java.util.List;
  * second), every instance starting BACKUP (nopreempt needs it; the higher priority wins the first election),
  * unicast adverts when peers are given, the gateway interface tracked (losing the server side is a fault too).
  * vrrp mode: one instance, the service addresses on ha.interface and the gateway address moving together.
- * ecmp mode: one instance per gateway address, this router's own at its priority, the peers' at half of it.
+ * ecmp mode: one instance per gateway address, this router's own at its priority (taken back a second after
+ * the router returns: without state, moving a gateway costs nothing), the peers' at half of it.
  * Transitions reach nflb either through a FIFO that `nflb run` reads (no process per transition) or, for a
  * keepalived run by its own unit, through `nflb ha notify` scripts. {@code vrrp_strict} is never written: it
  * refuses unicast peers.
@@ -69,20 +70,21 @@ public final class KeepalivedConf {
         if (ha.mode() == Ha.Mode.VRRP) {
             List<String> vips = new ArrayList<>();
             for (HaPlan.Vip v : HaPlan.vrrpVips(config, facts)) vips.add(v.toString());
-            instance(sb, ha, instance(ha), ha.priority(), src, vips, hooks);
+            instance(sb, ha, instance(ha), ha.priority(), ha.preempt(), src, vips, hooks);
         } else {
             Ha.Gateway g = ha.gateway().orElseThrow();
             for (Ha.InterfaceAddress gw : g.all()) {
                 boolean own = gw.equals(g.address());
                 // The peers' gateways are backed up at half the priority, so their own routers win while they live.
                 int priority = own ? ha.priority() : Math.max(1, ha.priority() / 2);
-                instance(sb, ha, gatewayInstance(ha, gw), priority, src, List.of(gw + " dev " + g.iface()), hooks);
+                instance(sb, ha, gatewayInstance(ha, gw), priority, own, src, List.of(gw + " dev " + g.iface()), hooks);
             }
         }
         return sb.toString();
     }
 
-    private static void instance(StringBuilder sb, Ha ha, String name, int priority, IpAddress src, List<String> vips, Hooks hooks) {
+    private static void instance(StringBuilder sb, Ha ha, String name, int priority, boolean preempt, IpAddress src,
+                                 List<String> vips, Hooks hooks) {
         int id = name.startsWith("nflb_gw_") ? Integer.parseInt(name.substring(8)) : ha.routerId();
         sb.append("vrrp_instance ").append(name).append(" {\n");
         sb.append("    state BACKUP\n");
@@ -90,7 +92,12 @@ public final class KeepalivedConf {
         sb.append("    virtual_router_id ").append(id).append('\n');
         sb.append("    priority ").append(priority).append('\n');
         sb.append("    advert_int ").append(advert(ha)).append('\n');
-        if (!ha.preempt()) sb.append("    nopreempt\n");
+        if (!preempt) {
+            sb.append("    nopreempt\n");
+        } else if (ha.mode() == Ha.Mode.ECMP) {
+            // A router takes its own gateway back (nothing to lose without state), once it has been up a second.
+            sb.append("    preempt_delay 1\n");
+        }
         if (!ha.peers().isEmpty()) {
             sb.append("    unicast_src_ip ").append(src).append('\n');
             sb.append("    unicast_peer {\n");

@@ -170,6 +170,7 @@ public final class Supervisor implements AutoCloseable {
 
     /** One line of keepalived's FIFO: INSTANCE "nflb_51" MASTER 150. */
     void event(String line) {
+        if (stopping) return;
         Matcher m = FIFO_LINE.matcher(line.strip());
         if (!m.matches()) return;
         String instance = m.group(1);
@@ -305,15 +306,6 @@ public final class Supervisor implements AutoCloseable {
             }
             killLeftovers();
         }
-        Process c = conntrackd;
-        if (c != null) {
-            c.destroy();
-            try {
-                if (!c.waitFor(5, TimeUnit.SECONDS)) c.destroyForcibly();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        }
         transitionsRunner.shutdown();
         try {
             transitionsRunner.awaitTermination(10, TimeUnit.SECONDS);
@@ -327,6 +319,15 @@ public final class Supervisor implements AutoCloseable {
                 role = "fault";
             } catch (RuntimeException e) {
                 log.warn("ha: {}", e.getMessage());
+            }
+        }
+        Process c = conntrackd;
+        if (c != null) {
+            c.destroy();
+            try {
+                if (!c.waitFor(5, TimeUnit.SECONDS)) c.destroyForcibly();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
             }
         }
         FileChannel f = fifo;

@@ -56,8 +56,52 @@ public final class BackendServer {
         }
     }
 
-    /** {@code BackendServer NAME PORT [udp]}: what the lab starts inside each server namespace. */
+    /** At most this many connections at once in line mode; more are closed at once. */
+    static final int MAX_LINE_CONNECTIONS = 2000;
+
+    /**
+     * Line mode, for the two-router lab's long-lived flows: every line "X" is answered "NAME X" on the same
+     * connection, so a client can check every answer and see which backend holds its connection.
+     */
+    static void serveLines(String name, int port) throws IOException {
+        java.util.concurrent.Semaphore slots = new java.util.concurrent.Semaphore(MAX_LINE_CONNECTIONS);
+        try (java.net.ServerSocket server = new java.net.ServerSocket()) {
+            server.setReuseAddress(true);
+            server.bind(new InetSocketAddress("0.0.0.0", port), 1024);
+            System.out.println("ready " + name + " lines :" + port);
+            System.out.flush();
+            while (true) {
+                java.net.Socket s = server.accept();
+                if (!slots.tryAcquire()) {
+                    s.close();
+                    continue;
+                }
+                Thread t = new Thread(() -> {
+                    try (s; java.io.BufferedReader in = new java.io.BufferedReader(new java.io.InputStreamReader(s.getInputStream(), StandardCharsets.UTF_8))) {
+                        s.setTcpNoDelay(true);
+                        OutputStream out = s.getOutputStream();
+                        for (String line = in.readLine(); line != null; line = in.readLine()) {
+                            out.write((name + " " + line + "\n").getBytes(StandardCharsets.UTF_8));
+                            out.flush();
+                        }
+                    } catch (IOException e) {
+                        // the client went away
+                    } finally {
+                        slots.release();
+                    }
+                }, "line");
+                t.setDaemon(true);
+                t.start();
+            }
+        }
+    }
+
+    /** {@code BackendServer NAME PORT [udp|lines]}: what the lab starts inside each server namespace. */
     public static void main(String[] args) throws Exception {
+        if (args.length > 2 && args[2].equals("lines")) {
+            serveLines(args[0], Integer.parseInt(args[1]));
+            return;
+        }
         serve(args[0], "0.0.0.0", Integer.parseInt(args[1]), args.length > 2 && args[2].equals("udp"));
     }
 }

@@ -17,6 +17,11 @@ public final class Packages {
     public static final Map<String, String> LAB_TOOLS = new LinkedHashMap<>(Map.of(
             "ip", "iproute2", "iptables-restore", "iptables", "nft", "nftables", "sysctl", "procps"));
 
+    /** The two-router lab's tools, beyond the lab's own. */
+    public static final Map<String, String> HA_TOOLS = new LinkedHashMap<>(Map.of(
+            "ip", "iproute2", "iptables-restore", "iptables", "nft", "nftables", "sysctl", "procps",
+            "keepalived", "keepalived", "conntrackd", "conntrackd", "conntrack", "conntrack"));
+
     private Packages() {
     }
 

@@ -131,7 +131,7 @@ public final class Topology implements AutoCloseable {
         return false;
     }
 
-    private static void remove(String ns) {
+    static void remove(String ns) {
         Exec.Result pids = Exec.host().run(List.of("ip", "netns", "pids", ns));
         for (String pid : pids.stdout().split("\\s+")) {
             if (pid.matches("\\d+")) ProcessHandle.of(Long.parseLong(pid)).ifPresent(ProcessHandle::destroyForcibly);
