@@ -45,8 +45,17 @@ public final class Planner {
             case MAGLEV:
                 int total = weights.stream().mapToInt(Integer::intValue).sum();
                 int size = service.maglevTableSize() != 0 ? service.maglevTableSize() : MaglevTable.autoSize(total);
-                List<String> endpoints = backends.stream().map(b -> b.backend().endpoint()).toList();
-                return new Selection.Maglev(MaglevTable.build(endpoints, weights, size));
+                // Canonical order (address, then port): the same backends in any order in the file give the same
+                // table, so routers whose files list them differently still agree on every flow.
+                List<Integer> order = new ArrayList<>();
+                for (int i = 0; i < backends.size(); i++) order.add(i);
+                order.sort(java.util.Comparator.comparing((Integer i) -> new java.math.BigInteger(1,
+                        backends.get(i).backend().address().inet().getAddress())).thenComparing(i -> backends.get(i).backend().port()));
+                List<String> endpoints = order.stream().map(i -> backends.get(i).backend().endpoint()).toList();
+                List<Integer> sortedWeights = order.stream().map(weights::get).toList();
+                List<Integer> table = new ArrayList<>();
+                for (int e : MaglevTable.build(endpoints, sortedWeights, size)) table.add(order.get(e));
+                return new Selection.Maglev(table);
             default:
                 throw new IllegalArgumentException("unknown scheduler " + service.scheduler());
         }

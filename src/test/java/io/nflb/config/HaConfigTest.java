@@ -83,7 +83,7 @@ class HaConfigTest {
                   gateway: {interface: eth1, address: 192.168.2.1/24, peer_addresses: [192.168.2.254/24]}
                 """;
         return Stream.of(
-                arguments("unknown key", VRRP + "  prority: 5\n", List.of("t.yaml:19:3: unknown key 'prority'; did you mean 'priority'?")),
+                arguments("unknown key", VRRP + "  prority: 5\n", List.of("t.yaml:18:3: unknown key 'prority'; did you mean 'priority'?")),
                 arguments("router id out of range", VRRP.replace("router_id: 51", "router_id: 256"),
                         List.of("t.yaml:12:14: router_id 256 is out of range; expected 1..255")),
                 arguments("priority 255 is the owner's", VRRP.replace("priority: 150", "priority: 255"),
@@ -99,25 +99,25 @@ class HaConfigTest {
                 arguments("wildcard interface", VRRP.replace("interface: eth0", "interface: eth+"),
                         List.of("t.yaml:11:14: 'eth+' is a wildcard; ha needs one real interface")),
                 arguments("gateway without a length", VRRP.replace("192.168.2.1/24", "192.168.2.1"),
-                        List.of("t.yaml:16:41: '192.168.2.1' is not an interface address; expected ADDRESS/LENGTH such as 192.168.2.1/24")),
+                        List.of("t.yaml:16:39: '192.168.2.1' is not an interface address; expected ADDRESS/LENGTH such as 192.168.2.1/24")),
                 arguments("peer is a name", VRRP.replace("[192.168.1.12]", "[r2.example]"),
                         List.of("t.yaml:14:11: 'r2.example' is not an IPv4 or IPv6 address; host names are not allowed")),
                 arguments("peer twice", VRRP.replace("[192.168.1.12]", "[192.168.1.12, 192.168.1.12]"),
                         List.of("t.yaml:14:25: duplicate peer 192.168.1.12; first at line 14")),
                 arguments("sync in ecmp mode", SERVICES + ecmpHa + "  sync: {interface: eth2, peer: 10.9.0.2}\n",
-                        List.of("t.yaml:16:9: 'sync' applies only to 'mode: vrrp': in ecmp mode every router translates without state, so there is nothing to copy")),
+                        List.of("t.yaml:15:9: 'sync' applies only to 'mode: vrrp': in ecmp mode every router translates without state, so there is nothing to copy")),
                 arguments("ecmp without a gateway", SERVICES + ecmpHa.replace("  gateway: {interface: eth1, address: 192.168.2.1/24, peer_addresses: [192.168.2.254/24]}\n", ""),
-                        List.of("t.yaml:11:3: 'mode: ecmp' needs 'gateway': the servers' replies must reach a live router without help from a dead one"
+                        List.of("t.yaml:10:3: 'mode: ecmp' needs 'gateway': the servers' replies must reach a live router without help from a dead one"
                                 + " (give this router's gateway address and the peers' in peer_addresses)")),
                 arguments("peer gateways in vrrp mode", VRRP.replace("192.168.2.1/24}", "192.168.2.1/24, peer_addresses: [192.168.2.254/24]}"),
                         List.of("t.yaml:16:12: 'peer_addresses' applies only to 'mode: ecmp': in vrrp mode the one gateway address moves with the primary")),
                 arguments("ecmp with round-robin", SERVICES.replace("scheduler: maglev", "scheduler: round-robin") + ecmpHa,
                         List.of("t.yaml:5:16: service 'web' uses scheduler 'round-robin'; 'mode: ecmp' needs 'scheduler: maglev' on every service,"
                                 + " so that every router picks the same backend for a flow without state")),
-                arguments("ecmp on iptables", SERVICES.replace("backend: nftables", "backend: iptables").replace("scheduler: maglev\n", "") + ecmpHa,
-                        List.of("t.yaml:5:5: service 'web' uses scheduler 'round-robin'; 'mode: ecmp' needs 'scheduler: maglev' on every service,"
+                arguments("ecmp on iptables", SERVICES.replace("backend: nftables", "backend: iptables").replace("    scheduler: maglev\n", "") + ecmpHa,
+                        List.of("t.yaml:3:5: service 'web' uses scheduler 'round-robin'; 'mode: ecmp' needs 'scheduler: maglev' on every service,"
                                         + " so that every router picks the same backend for a flow without state",
-                                "t.yaml:10:9: 'mode: ecmp' needs 'backend: nftables' (or auto): iptables cannot rewrite addresses without"
+                                "t.yaml:9:9: 'mode: ecmp' needs 'backend: nftables' (or auto): iptables cannot rewrite addresses without"
                                         + " connection state, which every router of an ecmp group must do")),
                 arguments("ecmp with a backend of two services", SERVICES + """
                           - name: api
@@ -126,13 +126,13 @@ class HaConfigTest {
                             backends:
                               - {address: 192.168.2.3, port: 8080}
                         """ + ecmpHa,
-                        List.of("t.yaml:13:11: backend 192.168.2.3:8080 (tcp) also serves service 'web'; in 'mode: ecmp' a reply is"
+                        List.of("t.yaml:13:9: backend 192.168.2.3:8080 (tcp) also serves service 'web'; in 'mode: ecmp' a reply is"
                                 + " translated back by its source alone, so an endpoint serves one service")),
                 arguments("ecmp with masquerade", SERVICES.replace("scheduler: maglev", "scheduler: maglev\n    snat: masquerade") + ecmpHa,
                         List.of("t.yaml:6:11: snat needs connection state; 'mode: ecmp' translates without it (the servers route replies"
                                 + " through the gateway addresses instead)")),
                 arguments("firewall input drop", VRRP + "firewall:\n  policy: {forward: drop}\n",
-                        List.of("t.yaml:20:3: ha needs 'firewall: {policy: {input: accept}}' for now: with input drop, the peers' VRRP adverts"
+                        List.of("t.yaml:19:3: ha needs 'firewall: {policy: {input: accept}}' for now: with input drop, the peers' VRRP adverts"
                                 + " (IP protocol 112) and conntrackd's sync (udp 3780) would be dropped and both routers would take the addresses"
                                 + " (nflb does not yet write allowances for them)")),
                 arguments("IPv6 service", VRRP.replace("192.168.1.100", "2001:db8::1").replace("192.168.2.2", "2001:db8:2::2")
