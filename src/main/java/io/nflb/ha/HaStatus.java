@@ -34,8 +34,9 @@ public record HaStatus(String mode, String role, Optional<Instant> since, String
                         List.of(), "?", 0, Optional.empty(), Map.of())) : Optional.empty();
             }
             String[] w = Files.readString(layout.role()).strip().split(" ", 3);
+            String mode = Files.exists(layout.keepalivedConf()) && Files.readString(layout.keepalivedConf()).contains("vrrp_instance nflb_gw_") ? "ecmp" : "vrrp";
             Optional<Instant> since = w.length > 1 && w[1].matches("\\d+") ? Optional.of(Instant.ofEpochMilli(Long.parseLong(w[1]))) : Optional.empty();
-            return Optional.of(new HaStatus("?", w[0], since, w.length > 2 ? w[2] : "", List.of(), "?", 0, Optional.empty(), Map.of()));
+            return Optional.of(new HaStatus(mode, w[0], since, w.length > 2 ? w[2] : "", List.of(), "?", 0, Optional.empty(), Map.of()));
         } catch (IOException e) {
             return Optional.empty();
         }
