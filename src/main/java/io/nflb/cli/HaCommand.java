@@ -151,8 +151,8 @@ final class HaCommand implements Callable<Integer> {
                     System.out.println("  service " + s.name() + ": maglev table " + d)));
             return Main.OK;
         }
-        for (String d : diffs) System.err.println("nflb: " + a + " / " + b + ": " + d);
-        System.err.println("nflb: not a pair; nothing applied");
-        return Main.USAGE;
+        // Whole-file errors of the peer's file: reported like any config error, and nothing is applied.
+        throw new io.nflb.config.ConfigException(diffs.stream()
+                .map(d -> new io.nflb.config.ConfigError(b.toString(), 0, 0, "not a pair with " + a + ": " + d)).toList());
     }
 }

@@ -8,7 +8,7 @@ public final class ConfigException extends Exception {
 
     private final List<ConfigError> errors;
 
-    ConfigException(List<ConfigError> errors) {
+    public ConfigException(List<ConfigError> errors) {
         super(errors.stream().map(ConfigError::toString).collect(Collectors.joining("\n")));
         if (errors.isEmpty()) throw new IllegalArgumentException("a config exception needs at least one error");
         this.errors = List.copyOf(errors);
