@@ -216,17 +216,26 @@ public final class HaLab {
         switch (options.failure()) {
             case LINKDOWN -> Exec.inNetns(r1).check(List.of("ip", "link", "set", "eth0", "down"));
             case SIGKILL -> {
-                // Every keepalived process of r1 at once: the supervisor finds its VIPs left behind.
+                // Every keepalived process of r1 in one kill, the VRRP child first: killed before it could resign
+                // (a child whose parent dies first gets SIGTERM and leaves cleanly), it leaves the VIPs behind.
+                List<String> argv = new ArrayList<>(List.of("kill", "-KILL"));
+                List<String> pids = new ArrayList<>();
                 for (String pid : Exec.host().run(List.of("ip", "netns", "pids", r1)).stdout().split("\\s+")) {
                     if (!pid.matches("\\d+")) continue;
                     try {
-                        if (Files.readString(Path.of("/proc", pid, "comm")).strip().equals("keepalived")) {
-                            Exec.host().run(List.of("kill", "-KILL", pid));
-                        }
+                        if (Files.readString(Path.of("/proc", pid, "comm")).strip().equals("keepalived")) pids.add(pid);
                     } catch (IOException gone) {
                         // exited meanwhile
                     }
                 }
+                try {
+                    String child = Files.readString(dir.resolve("r1").resolve("vrrp.pid")).strip();
+                    if (pids.remove(child)) pids.add(0, child);
+                } catch (IOException none) {
+                    // no pid file: kill them in any order
+                }
+                argv.addAll(pids);
+                Exec.host().run(argv);
             }
             case ROUTER_DOWN -> {
                 for (String i : List.of("eth0", "eth1", "eth2")) Exec.inNetns(r1).check(List.of("ip", "link", "set", i, "down"));
