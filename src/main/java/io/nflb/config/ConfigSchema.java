@@ -27,6 +27,7 @@ import io.nflb.model.Rate;
 import io.nflb.model.Scheduler;
 import io.nflb.model.Service;
 import io.nflb.model.Snat;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
@@ -54,8 +55,7 @@ public final class ConfigSchema {
     static final Int PORT = integer(1, 65535);
     private static final String OCTET = "(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])";
     private static final String IPV4 = OCTET + "(\\." + OCTET + "){3}";
-    /** Loose, like the binder's own first look: hex digits and at least two colons; the binder checks the rest. */
-    private static final String IPV6 = "[0-9A-Fa-f:]*:[0-9A-Fa-f:]*:([0-9A-Fa-f]{1,4}|" + IPV4 + ")?";
+    private static final String IPV6 = ipv6();
     static final Text ADDRESS = text("IPv4 or IPv6 address (never a host name)", "(" + IPV4 + "|" + IPV6 + ")", 45);
     static final Text PREFIX = text("address or prefix such as 10.0.0.0/8 or 2001:db8::/32",
             "(" + IPV4 + "|" + IPV6 + ")(/[0-9]{1,3})?", 49);
@@ -194,6 +194,18 @@ public final class ConfigSchema {
             .key("firewall", FIREWALL, OPTIONAL, "What the router lets through; without it nflb filters nothing but what"
                     + " its services need.")
             .build();
+
+    /** RFC 3986's IPv6address: eight groups, or fewer around one "::", the last two perhaps a dotted quad. */
+    private static String ipv6() {
+        String h16 = "[0-9A-Fa-f]{1,4}";
+        String ls32 = "(" + h16 + ":" + h16 + "|" + IPV4 + ")";
+        List<String> forms = new ArrayList<>(List.of("(" + h16 + ":){6}" + ls32, "::(" + h16 + ":){5}" + ls32));
+        for (int before = 0; before <= 6; before++) {
+            String tail = before <= 4 ? "(" + h16 + ":){" + (4 - before) + "}" + ls32 : before == 5 ? h16 : "";
+            forms.add("((" + h16 + ":){0," + before + "}" + h16 + ")?::" + tail);
+        }
+        return "(" + String.join("|", forms) + ")";
+    }
 
     private static Schema.Keyword policy() {
         return keyword(Firewall.Policy.values(), Firewall.Policy::keyword);

@@ -3,6 +3,7 @@ package io.nflb.config;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 import java.util.function.Function;
 import java.util.stream.Stream;
@@ -242,11 +243,17 @@ public final class Schema {
         return new AnyOf(what, List.of(forms));
     }
 
-    /** A mapping and where it is in the file: "services[].listen" (items of a list get "[]"); the root's path is "". */
-    public record Section(String path, MapSpec spec) {
+    /**
+     * A mapping and where it is in the file: "services[].listen" (items of a list get "[]"); the root's path is
+     * "". {@code sameAs}: the path where the same mapping was met first (a backend's health is a service's).
+     */
+    public record Section(String path, MapSpec spec, Optional<String> sameAs) {
     }
 
-    /** Every mapping under {@code root}, root first, each before the mappings inside it, in key order. */
+    /**
+     * Every mapping under {@code root}, root first, each before the mappings inside it, in key order; a mapping
+     * met again is listed with {@code sameAs} and not entered again.
+     */
     public static List<Section> sections(MapSpec root) {
         List<Section> out = new ArrayList<>();
         collect("", root, out);
@@ -254,7 +261,9 @@ public final class Schema {
     }
 
     private static void collect(String path, MapSpec spec, List<Section> out) {
-        out.add(new Section(path, spec));
+        Optional<String> first = out.stream().filter(s -> s.spec() == spec).map(Section::path).findFirst();
+        out.add(new Section(path, spec, first));
+        if (first.isPresent()) return;
         for (Key k : spec.keys()) {
             String at = path.isEmpty() ? k.name() : path + "." + k.name();
             collectType(at, k.type(), out);

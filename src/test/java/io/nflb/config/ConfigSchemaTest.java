@@ -54,6 +54,7 @@ class ConfigSchemaTest {
     void theBinderRefusesWhatTheSchemaRefuses(SchemaCases.Case c) {
         ConfigException e = catchThrowableOfType(ConfigException.class, () -> ConfigLoader.parse("t.yaml", c.yaml()));
         assertThat(e).as("accepted:\n" + c.yaml()).isNotNull();
+        assertThat(e.getMessage()).doesNotContain("invalid yaml");
         if (c.expected() != null) assertThat(e.getMessage()).contains(c.expected());
     }
 
@@ -86,6 +87,9 @@ class ConfigSchemaTest {
                 "services[].listen", "services[].affinity", "services[].maglev", "services[].health", "services[].limits",
                 "services[].backends[]", "services[].backends[].health", "firewall", "firewall.policy", "firewall.allow[]",
                 "firewall.forward[]", "firewall.log_drops");
+        assertThat(Schema.sections(ConfigSchema.ROOT)).filteredOn(s -> s.sameAs().isPresent())
+                .extracting(s -> s.path() + " = " + s.sameAs().get())
+                .containsExactly("services[].backends[].health = services[].health", "firewall.forward[] = firewall.allow[]");
     }
 
     @Test

@@ -91,9 +91,10 @@ final class SchemaCases {
         return (Map<String, Object>) new Load(LoadSettings.builder().setSchema(new CoreSchema()).build()).loadFromString(yaml);
     }
 
+    /** Without aliases: a list of copies is written out as long as it is, not as references the composer limits. */
     static String dump(Object doc) {
-        return new Dump(DumpSettings.builder().setDefaultFlowStyle(FlowStyle.BLOCK).setSchema(new CoreSchema()).build())
-                .dumpToString(doc);
+        return new Dump(DumpSettings.builder().setDefaultFlowStyle(FlowStyle.BLOCK).setSchema(new CoreSchema())
+                .setDereferenceAliases(true).build()).dumpToString(doc);
     }
 
     /** {@link #EVERY_MAPPING} with the mapping at {@code path} changed. */
