@@ -19,7 +19,7 @@ public final class Main implements Runnable {
     static final List<Class<?>> COMMANDS = List.of(ValidateCommand.class, PlanCommand.class, ExplainCommand.class,
             ApplyCommand.class, StatusCommand.class, FlushCommand.class, LintCommand.class, RunCommand.class,
             ReloadCommand.class, HaCommand.class, LabCommand.class, BackendCommand.class, RollbackCommand.class, ConfirmCommand.class,
-            DiffCommand.class, RestoreCommand.class, CompleteCommand.class, CommandLine.HelpCommand.class);
+            DiffCommand.class, RestoreCommand.class, SchemaCommand.class, CompleteCommand.class, CommandLine.HelpCommand.class);
 
     public static final int OK = 0;
     public static final int FAILURE = 1;
@@ -65,6 +65,8 @@ public final class Main implements Runnable {
         for (Class<?> c : COMMANDS) {
             if (!versionOnly && (only == null || c == only)) cl.addSubcommand(c);
         }
+        CommandLine validate = cl.getSubcommands().get("validate");
+        if (validate != null) ValidateCommand.addKeysToHelp(validate);
         cl.setExecutionExceptionHandler(Main::handle);
         return cl;
     }

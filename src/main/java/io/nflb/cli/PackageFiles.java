@@ -1,5 +1,7 @@
 package io.nflb.cli;
 
+import io.nflb.config.ConfigSchema;
+import io.nflb.config.JsonSchema;
 import io.nflb.host.Exec;
 
 import java.io.ByteArrayOutputStream;
@@ -22,7 +24,7 @@ import java.util.zip.Deflater;
 /**
  * Run by the build (exec-maven-plugin, process-classes) to write what is made from the code rather than kept in
  * the repository: the version and commit {@code nflb --version} prints, and the Debian package's man pages,
- * bash completion and changelog.
+ * the config's JSON Schema, bash completion and changelog.
  * <p>
  * Usage: {@code PackageFiles CLASSES_DIR PACKAGE_DIR VERSION BASEDIR}
  */
@@ -51,6 +53,11 @@ public final class PackageFiles {
             writeGzip(man.resolve(page.getKey() + ".1.gz"), page.getValue());
         }
 
+        Path man5 = out.resolve("man/man5");
+        Files.createDirectories(man5);
+        writeGzip(man5.resolve("nflb.yaml.5.gz"), ManPages.configFile(version, date.toLocalDate().toString()));
+        Files.writeString(out.resolve("nflb.schema.json"), JsonSchema.render(ConfigSchema.ROOT));
+
         Path completion = out.resolve("bash-completion/nflb");
         Files.createDirectories(completion.getParent());
         Files.writeString(completion, Completion.bash(Main.commandLine()));
@@ -61,7 +68,7 @@ public final class PackageFiles {
         Files.createDirectories(out.resolve("doc"));
         writeGzip(out.resolve("doc/changelog.gz"), changelog);
         System.out.println("PackageFiles: nflb " + version + " (commit " + commit + "): " + pages.size()
-                + " man pages, bash completion, changelog in " + out);
+                + " man pages and nflb.yaml(5), the config's JSON Schema, bash completion, changelog in " + out);
     }
 
     /** The version as jdeb writes it in the package: Debian sorts 1.0~SNAPSHOT before 1.0. */

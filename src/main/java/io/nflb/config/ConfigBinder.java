@@ -23,22 +23,12 @@ import java.util.Optional;
 import java.util.function.Consumer;
 
 /**
- * The nflb.yaml schema: binds composed YAML to the model records, checking everything the records'
- * constructors would refuse first, so user input only ever produces {@link ConfigError}s.
+ * Binds composed YAML to the model records, mapping by mapping as {@link ConfigSchema} describes them, checking
+ * everything the records' constructors would refuse first, so user input only ever produces {@link ConfigError}s.
  */
 final class ConfigBinder {
 
-    private static final List<String> CONFIG_KEYS = List.of("backend", "services", "firewall", "ha");
-    private static final List<String> SERVICE_KEYS =
-            List.of("name", "protocol", "listen", "scheduler", "snat", "affinity", "maglev", "health", "limits", "backends");
-    private static final List<String> LISTEN_KEYS = List.of("port", "address", "interface");
-    private static final List<String> BACKEND_KEYS = List.of("address", "port", "weight", "health");
-    private static final List<String> HEALTH_KEYS = List.of("type", "interval", "timeout", "rise", "fall",
-            "method", "path", "expect_status", "body", "host", "command");
     private static final List<String> HTTP_KEYS = List.of("method", "path", "expect_status", "body", "host");
-    private static final List<String> HTTP_METHODS = List.of("GET", "HEAD", "POST", "PUT", "OPTIONS");
-    private static final List<String> AFFINITY_KEYS = List.of("timeout");
-    private static final List<String> MAGLEV_KEYS = List.of("table_size");
 
     private final Problems problems;
     /** Service name -> line where it was first defined. */
@@ -60,9 +50,9 @@ final class ConfigBinder {
     }
 
     Optional<Config> config(YamlNode root) {
-        return root.mapping("config", CONFIG_KEYS).flatMap(m -> {
+        return root.mapping(ConfigSchema.ROOT).flatMap(m -> {
             int mark = problems.mark();
-            Optional<BackendKind> backend = m.optional("backend", BackendKind.AUTO,
+            Optional<BackendKind> backend = m.orDefault("backend",
                     n -> n.keyword("backend", List.of(BackendKind.values()), BackendKind::keyword));
             backendKind = backend.orElse(BackendKind.AUTO);
             Optional<List<Service>> services = m.require("services", this::services);
@@ -85,23 +75,23 @@ final class ConfigBinder {
     }
 
     private Optional<Service> service(YamlNode node) {
-        return node.mapping("service", SERVICE_KEYS).flatMap(m -> {
+        return node.mapping(ConfigSchema.SERVICE).flatMap(m -> {
             int mark = problems.mark();
             Optional<String> name = m.require("name", this::serviceName);
-            Optional<Protocol> protocol = m.optional("protocol", Protocol.TCP,
+            Optional<Protocol> protocol = m.orDefault("protocol",
                     n -> n.keyword("protocol", List.of(Protocol.values()), Protocol::keyword));
             Optional<Listen> listen = m.require("listen", this::listen);
-            Optional<Scheduler> scheduler = m.optional("scheduler", Scheduler.ROUND_ROBIN,
+            Optional<Scheduler> scheduler = m.orDefault("scheduler",
                     n -> n.keyword("scheduler", List.of(Scheduler.values()), Scheduler::keyword).filter(s -> {
                         // iptables has no hash of the client to index a table with; say so here, not at apply time.
                         if (s != Scheduler.MAGLEV || backendKind != BackendKind.IPTABLES) return true;
                         n.error("scheduler 'maglev' needs 'backend: nftables' (or auto); iptables has no per-packet hash to index its table");
                         return false;
                     }));
-            Optional<Snat> snat = m.optional("snat", Snat.NONE,
+            Optional<Snat> snat = m.orDefault("snat",
                     n -> n.keyword("snat", List.of(Snat.values()), Snat::keyword));
             Optional<Duration> affinity = m.optional("affinity",
-                    n -> n.mapping("affinity", AFFINITY_KEYS).flatMap(a -> a.require("timeout", YamlNode::duration)));
+                    n -> n.mapping(ConfigSchema.AFFINITY).flatMap(a -> a.require("timeout", YamlNode::duration)));
             Optional<HealthCheck> health = m.optional("health", HealthCheck.NONE, n -> health(n, HealthCheck.NONE));
             // A backend's health: keys override the service's; when the service's is wrong, the defaults'.
             HealthCheck inherited = health.orElse(HealthCheck.NONE);
@@ -131,9 +121,9 @@ final class ConfigBinder {
     }
 
     private Optional<Listen> listen(YamlNode node) {
-        return node.mapping("listen", LISTEN_KEYS).flatMap(m -> {
+        return node.mapping(ConfigSchema.LISTEN).flatMap(m -> {
             int mark = problems.mark();
-            Optional<Integer> port = m.require("port", n -> n.integer("port", 1, 65535));
+            Optional<Integer> port = m.require("port", YamlNode::integer);
             Optional<IpAddress> address = m.optional("address", YamlNode::address);
             Optional<String> iface = m.optional("interface", ConfigBinder::interfaceName);
             return problems.buildIfNoneSince(mark, () -> new Listen(port.get(), address, iface));
@@ -182,11 +172,11 @@ final class ConfigBinder {
     }
 
     private Optional<Backend> backend(YamlNode node, Optional<Integer> listenPort, HealthCheck inherited) {
-        return node.mapping("backend", BACKEND_KEYS).flatMap(m -> {
+        return node.mapping(ConfigSchema.BACKEND).flatMap(m -> {
             int mark = problems.mark();
             Optional<IpAddress> address = m.require("address", YamlNode::address);
-            Optional<Integer> port = m.get("port").map(n -> n.integer("port", 1, 65535)).orElse(listenPort);
-            Optional<Integer> weight = m.optional("weight", 1, n -> n.integer("weight", 1, Backend.MAX_WEIGHT));
+            Optional<Integer> port = m.get("port").map(YamlNode::integer).orElse(listenPort);
+            Optional<Integer> weight = m.orDefault("weight", YamlNode::integer);
             Optional<HealthCheck> health = m.optional("health", n -> health(n, inherited));
             if (port.isEmpty()) return Optional.empty(); // wrong here or in listen: reported either way
             return problems.buildIfNoneSince(mark, () -> new Backend(address.get(), port.get(), weight.get(), health));
@@ -195,7 +185,7 @@ final class ConfigBinder {
 
     /** A {@code health:} mapping; keys it does not name keep {@code base}'s values. */
     private Optional<HealthCheck> health(YamlNode node, HealthCheck base) {
-        return node.mapping("health", HEALTH_KEYS).flatMap(m -> {
+        return node.mapping(ConfigSchema.HEALTH).flatMap(m -> {
             int mark = problems.mark();
             Optional<HealthCheck.Type> type = m.optional("type", base.type(),
                     n -> n.keyword("health check type", List.of(HealthCheck.Type.values()), HealthCheck.Type::keyword));
@@ -205,16 +195,16 @@ final class ConfigBinder {
                 return false;
             }));
             Optional<Duration> timeout = m.optional("timeout", base.timeout(), YamlNode::duration);
-            Optional<Integer> rise = m.optional("rise", base.rise(), n -> n.integer("rise", 1, HealthCheck.MAX_RISE_FALL));
-            Optional<Integer> fall = m.optional("fall", base.fall(), n -> n.integer("fall", 1, HealthCheck.MAX_RISE_FALL));
-            Optional<String> method = m.optional("method", base.method(), n -> n.keyword("http method", HTTP_METHODS, s -> s));
+            Optional<Integer> rise = m.optional("rise", base.rise(), YamlNode::integer);
+            Optional<Integer> fall = m.optional("fall", base.fall(), YamlNode::integer);
+            Optional<String> method = m.optional("method", base.method(), n -> n.keyword("http method", ConfigSchema.HTTP_METHODS, s -> s));
             Optional<String> path = m.optional("path", base.path(), n -> n.string().filter(p -> {
                 if (!p.startsWith("/")) n.error("http path '" + p + "' must start with '/'");
                 else if (!HealthCheck.printable(p) || p.contains(" ")) n.error("http path must be printable ASCII without spaces");
                 else return true;
                 return false;
             }));
-            Optional<Integer> status = m.optional("expect_status", base.expectStatus(), n -> n.integer("expect_status", 100, 599));
+            Optional<Integer> status = m.optional("expect_status", base.expectStatus(), YamlNode::integer);
             Optional<Optional<String>> body = m.optional("body", base.body(), n -> n.string().filter(b -> {
                 if (!b.isEmpty()) return true;
                 n.error("body must not be empty; leave it out to accept any body");
@@ -273,8 +263,8 @@ final class ConfigBinder {
     private Optional<Integer> maglev(YamlNode node, Optional<Scheduler> scheduler, List<Backend> backends) {
         scheduler.filter(s -> s != Scheduler.MAGLEV).ifPresent(s -> node.error(
                 "maglev settings need 'scheduler: maglev', found 'scheduler: " + s.keyword() + "'"));
-        return node.mapping("maglev", MAGLEV_KEYS).flatMap(m -> m.require("table_size", n -> n
-                .integer("table_size", 2, Service.MAX_MAGLEV_TABLE_SIZE)
+        return node.mapping(ConfigSchema.MAGLEV).flatMap(m -> m.require("table_size", n -> n
+                .integer()
                 .filter(size -> {
                     if (!Service.isPrime(size)) {
                         n.error("table_size " + size + " is not prime; the next prime is " + nextPrime(size));

@@ -1,5 +1,9 @@
 package io.nflb.config;
 
+import static io.nflb.config.ConfigSchema.MAX_PORTS;
+import static io.nflb.config.ConfigSchema.MAX_PREFIXES;
+import static io.nflb.config.ConfigSchema.MAX_RULES;
+
 import io.nflb.model.Firewall;
 import io.nflb.model.IpAddress;
 import io.nflb.model.Limits;
@@ -15,16 +19,6 @@ import java.util.Set;
 /** The {@code firewall:} section and a service's {@code limits:}, bound like the rest of nflb.yaml. */
 final class FirewallBinder {
 
-    private static final List<String> FIREWALL_KEYS = List.of("policy", "ping", "allow", "forward", "log_drops");
-    private static final List<String> POLICY_KEYS = List.of("input", "forward", "output");
-    private static final List<String> RULE_KEYS = List.of("protocol", "ports", "from", "to", "interface");
-    private static final List<String> LOG_KEYS = List.of("prefix", "rate");
-    private static final List<String> LIMIT_KEYS = List.of("per_source_rate", "burst", "max_connections_per_source", "action");
-    /** More would be a table, not a rule: iptables' multiport takes 15 ports; ranges count twice. */
-    private static final int MAX_PORTS = 15;
-    private static final int MAX_PREFIXES = 64;
-    /** Each is a linear rule per packet in iptables; more belongs in a set, which nflb does not offer yet. */
-    private static final int MAX_RULES = 1000;
 
     private final Problems problems;
 
@@ -33,18 +27,18 @@ final class FirewallBinder {
     }
 
     Optional<Firewall> firewall(YamlNode node) {
-        return node.mapping("firewall", FIREWALL_KEYS).flatMap(m -> {
+        return node.mapping(ConfigSchema.FIREWALL).flatMap(m -> {
             int mark = problems.mark();
             Firewall d = Firewall.defaults();
             Optional<Firewall.Policy[]> policy = m.optional("policy", new Firewall.Policy[]{d.input(), d.forward(), d.output()},
-                    n -> n.mapping("policy", POLICY_KEYS).flatMap(p -> {
+                    n -> n.mapping(ConfigSchema.POLICY).flatMap(p -> {
                         int pm = problems.mark();
-                        Optional<Firewall.Policy> in = p.optional("input", d.input(), FirewallBinder::policy);
-                        Optional<Firewall.Policy> fw = p.optional("forward", d.forward(), FirewallBinder::policy);
-                        Optional<Firewall.Policy> out = p.optional("output", d.output(), FirewallBinder::policy);
+                        Optional<Firewall.Policy> in = p.orDefault("input", FirewallBinder::policy);
+                        Optional<Firewall.Policy> fw = p.orDefault("forward", FirewallBinder::policy);
+                        Optional<Firewall.Policy> out = p.orDefault("output", FirewallBinder::policy);
                         return problems.buildIfNoneSince(pm, () -> new Firewall.Policy[]{in.get(), fw.get(), out.get()});
                     }));
-            Optional<Boolean> ping = m.optional("ping", true, YamlNode::bool);
+            Optional<Boolean> ping = m.orDefault("ping", YamlNode::bool);
             Optional<List<Firewall.Rule>> allow = m.optional("allow", List.of(), n -> rules(n, "allow"));
             Optional<List<Firewall.Rule>> forward = m.optional("forward", List.of(), n -> rules(n, "forward"));
             Optional<Firewall.LogDrops> log = m.optional("log_drops", FirewallBinder::logDrops);
@@ -71,9 +65,9 @@ final class FirewallBinder {
     }
 
     private Optional<Firewall.Rule> rule(YamlNode node, String label) {
-        return node.mapping(label.split(" ")[0] + " rule", RULE_KEYS).flatMap(m -> {
+        return node.mapping(label.split(" ")[0] + " rule", ConfigSchema.RULE).flatMap(m -> {
             int mark = problems.mark();
-            Optional<Protocol> protocol = m.optional("protocol", Protocol.TCP,
+            Optional<Protocol> protocol = m.orDefault("protocol",
                     n -> n.keyword("protocol", List.of(Protocol.values()), Protocol::keyword));
             Optional<List<PortRange>> ports = m.optional("ports", List.of(), this::ports);
             Optional<List<Prefix>> from = m.optional("from", List.of(), this::prefixes);
@@ -116,7 +110,7 @@ final class FirewallBinder {
     }
 
     private static Optional<PortRange> port(YamlNode item) {
-        if (item.found().equals("an integer")) return item.integer("port", 1, 65535).map(PortRange::of);
+        if (item.found().equals("an integer")) return item.integer("port", ConfigSchema.PORT.min(), ConfigSchema.PORT.max()).map(PortRange::of);
         return item.string().flatMap(text -> {
             String[] p = text.split("-", -1);
             if (p.length == 2 && p[0].matches("[0-9]{1,5}") && p[1].matches("[0-9]{1,5}")) {
@@ -165,8 +159,8 @@ final class FirewallBinder {
     }
 
     private static Optional<Firewall.LogDrops> logDrops(YamlNode node) {
-        return node.mapping("log_drops", LOG_KEYS).flatMap(m -> {
-            Optional<String> prefix = m.optional("prefix", "nflb-drop ", n -> n.string().filter(p -> {
+        return node.mapping(ConfigSchema.LOG_DROPS).flatMap(m -> {
+            Optional<String> prefix = m.orDefault("prefix", n -> n.string().filter(p -> {
                 if (!p.isEmpty() && p.length() <= Firewall.LogDrops.MAX_PREFIX
                         && p.chars().allMatch(c -> c >= 0x20 && c < 0x7f && c != '"' && c != '\\' && c != '\'')) {
                     return true;
@@ -174,7 +168,7 @@ final class FirewallBinder {
                 n.error("log prefix must be 1 to " + Firewall.LogDrops.MAX_PREFIX + " printable ASCII characters without quotes or backslashes");
                 return false;
             }));
-            Optional<Rate> rate = m.optional("rate", new Rate(5, Rate.Unit.SECOND), FirewallBinder::rate);
+            Optional<Rate> rate = m.orDefault("rate", FirewallBinder::rate);
             if (prefix.isEmpty() || rate.isEmpty()) return Optional.empty();
             return Optional.of(new Firewall.LogDrops(prefix.get(), rate.get()));
         });
@@ -189,17 +183,16 @@ final class FirewallBinder {
     }
 
     static Optional<Limits> limits(YamlNode node) {
-        return node.mapping("limits", LIMIT_KEYS).flatMap(m -> {
+        return node.mapping(ConfigSchema.LIMITS).flatMap(m -> {
             Optional<Rate> rate = m.optional("per_source_rate", n -> rate(n).filter(r -> {
                 // hashlimit prints other units back with an extra option nflb would have to mirror exactly.
                 if (r.unit() == Rate.Unit.SECOND) return true;
                 n.error("per_source_rate must be a whole count per second, such as 50/s; found " + r);
                 return false;
             }));
-            Optional<Integer> burst = m.optional("burst", n -> n.integer("burst", 1, Limits.MAX_BURST));
-            Optional<Integer> conns = m.optional("max_connections_per_source", 0,
-                    n -> n.integer("max_connections_per_source", 1, Limits.MAX_CONNECTIONS));
-            Optional<Limits.Action> action = m.optional("action", Limits.Action.REJECT,
+            Optional<Integer> burst = m.optional("burst", YamlNode::integer);
+            Optional<Integer> conns = m.optional("max_connections_per_source", 0, YamlNode::integer);
+            Optional<Limits.Action> action = m.orDefault("action",
                     n -> n.keyword("action", List.of(Limits.Action.values()), Limits.Action::keyword));
             boolean rateGiven = m.get("per_source_rate").isPresent();
             if (!rateGiven && m.get("max_connections_per_source").isEmpty()) {

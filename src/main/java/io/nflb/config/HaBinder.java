@@ -19,12 +19,6 @@ import java.util.Optional;
 /** The {@code ha:} section, and what it asks of the services and the firewall, bound like the rest of nflb.yaml. */
 final class HaBinder {
 
-    private static final List<String> HA_KEYS = List.of("mode", "interface", "router_id", "priority", "peers",
-            "advert_interval", "preempt", "gateway", "sync");
-    private static final List<String> GATEWAY_KEYS = List.of("interface", "address", "peer_addresses");
-    private static final List<String> SYNC_KEYS = List.of("interface", "peer");
-    /** keepalived's own default. */
-    static final Duration DEFAULT_ADVERT = Duration.ofSeconds(1);
 
     private final Problems problems;
     /** The section as opened, for errors the later checks place in it. */
@@ -35,16 +29,16 @@ final class HaBinder {
     }
 
     Optional<Ha> ha(YamlNode node) {
-        return node.mapping("ha", HA_KEYS).flatMap(m -> {
+        return node.mapping(ConfigSchema.HA).flatMap(m -> {
             opened = m;
             int mark = problems.mark();
-            Optional<Ha.Mode> mode = m.optional("mode", Ha.Mode.VRRP, n -> n.keyword("ha mode", List.of(Ha.Mode.values()), Ha.Mode::keyword));
+            Optional<Ha.Mode> mode = m.orDefault("mode", n -> n.keyword("ha mode", List.of(Ha.Mode.values()), Ha.Mode::keyword));
             Optional<String> iface = m.require("interface", HaBinder::plainInterface);
-            Optional<Integer> routerId = m.require("router_id", n -> n.integer("router_id", 1, 255));
-            Optional<Integer> priority = m.require("priority", n -> n.integer("priority", 1, 254));
+            Optional<Integer> routerId = m.require("router_id", YamlNode::integer);
+            Optional<Integer> priority = m.require("priority", YamlNode::integer);
             Optional<List<IpAddress>> peers = m.optional("peers", List.of(), this::peers);
-            Optional<Duration> advert = m.optional("advert_interval", DEFAULT_ADVERT, HaBinder::advert);
-            Optional<Boolean> preempt = m.optional("preempt", false, YamlNode::bool);
+            Optional<Duration> advert = m.orDefault("advert_interval", HaBinder::advert);
+            Optional<Boolean> preempt = m.orDefault("preempt", YamlNode::bool);
             Optional<Ha.Gateway> gateway = m.optional("gateway", this::gateway);
             Optional<Ha.Sync> sync = m.optional("sync", this::sync);
             mode.ifPresent(md -> {
@@ -114,11 +108,15 @@ final class HaBinder {
     }
 
     private Optional<Ha.Gateway> gateway(YamlNode node) {
-        return node.mapping("gateway", GATEWAY_KEYS).flatMap(m -> {
+        return node.mapping(ConfigSchema.HA_GATEWAY).flatMap(m -> {
             int mark = problems.mark();
             Optional<String> iface = m.require("interface", HaBinder::plainInterface);
             Optional<Ha.InterfaceAddress> address = m.require("address", HaBinder::interfaceAddress);
             Optional<List<Ha.InterfaceAddress>> others = m.optional("peer_addresses", List.of(), n -> n.sequence().flatMap(items -> {
+                if (items.isEmpty()) {
+                    n.error("peer_addresses is empty; list the other routers' gateway addresses, or leave it out");
+                    return Optional.empty();
+                }
                 int im = problems.mark();
                 List<Ha.InterfaceAddress> out = new ArrayList<>();
                 for (YamlNode item : items) {
@@ -158,7 +156,7 @@ final class HaBinder {
     }
 
     private Optional<Ha.Sync> sync(YamlNode node) {
-        return node.mapping("sync", SYNC_KEYS).flatMap(m -> {
+        return node.mapping(ConfigSchema.HA_SYNC).flatMap(m -> {
             int mark = problems.mark();
             Optional<String> iface = m.require("interface", HaBinder::plainInterface);
             Optional<IpAddress> peer = m.require("peer", n -> n.address().filter(a -> {

@@ -9,6 +9,7 @@ import java.util.Optional;
 import java.util.function.Function;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.stream.Collectors;
 import org.snakeyaml.engine.v2.nodes.MappingNode;
 import org.snakeyaml.engine.v2.nodes.Node;
 import org.snakeyaml.engine.v2.nodes.ScalarNode;
@@ -26,15 +27,25 @@ final class YamlNode {
     private static final Pattern DURATION_PART = Pattern.compile("([0-9]{1,9})(ms|s|m|h|d)");
     /** Largest first: a combined duration must name each unit at most once, in this order (1h30m, not 30m1h). */
     private static final List<String> DURATION_UNITS = List.of("d", "h", "m", "s", "ms");
+    /** The same syntax as one regular expression, for editors (the JSON Schema); the binder also refuses zero. */
+    static final String DURATION_SYNTAX = DURATION_UNITS.stream().map(u -> "([0-9]{1,9}" + u + ")?")
+            .collect(Collectors.joining("", "(?=[0-9])", ""));
     private static final List<Duration> UNIT_LENGTHS = List.of(
             Duration.ofDays(1), Duration.ofHours(1), Duration.ofMinutes(1), Duration.ofSeconds(1), Duration.ofMillis(1));
 
     private final Node node;
     private final Problems problems;
+    /** The key whose value this is, when it is one: its type in the schema gives ranges. */
+    private final Schema.Key key;
 
     YamlNode(Node node, Problems problems) {
+        this(node, problems, null);
+    }
+
+    YamlNode(Node node, Problems problems, Schema.Key key) {
         this.node = node;
         this.problems = problems;
+        this.key = key;
     }
 
     /** 1-based, for messages that point back at an earlier node ("first defined at line 3"). */
@@ -46,10 +57,15 @@ final class YamlNode {
         problems.add(node.getStartMark(), message);
     }
 
-    /** A mapping whose keys must be among {@code keys}; {@code label} names it in "missing key" errors. */
-    Optional<YamlMap> mapping(String label, List<String> keys) {
+    /** A mapping with the keys of {@code spec}, whose name heads its "missing key" errors. */
+    Optional<YamlMap> mapping(Schema.MapSpec spec) {
+        return mapping(spec.name(), spec);
+    }
+
+    /** A mapping with the keys of {@code spec}; {@code label} names it in "missing key" errors. */
+    Optional<YamlMap> mapping(String label, Schema.MapSpec spec) {
         if (!(node instanceof MappingNode mapping)) return expected("a mapping");
-        return Optional.of(new YamlMap(this, mapping, label, keys, problems));
+        return Optional.of(new YamlMap(this, mapping, label, spec, problems));
     }
 
     Optional<List<YamlNode>> sequence() {
@@ -68,6 +84,14 @@ final class YamlNode {
     Optional<Boolean> bool() {
         if (!isScalar(Tag.BOOL)) return expected("true or false");
         return Optional.of(Boolean.parseBoolean(((ScalarNode) node).getValue().toLowerCase(java.util.Locale.ROOT)));
+    }
+
+    /** An integer in the range the schema gives this node's key, which heads the out-of-range message. */
+    Optional<Integer> integer() {
+        if (key == null || !(key.type() instanceof Schema.Int range)) {
+            throw new IllegalStateException("no integer range in the schema for " + (key == null ? "this node" : "'" + key.name() + "'"));
+        }
+        return integer(key.name(), range.min(), range.max());
     }
 
     /** An integer in {@code min..max}; {@code name} (the key) heads the out-of-range message. */

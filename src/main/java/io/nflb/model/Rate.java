@@ -13,16 +13,24 @@ public record Rate(long count, Unit unit) {
     public static final long MAX_COUNT = 1_000_000;
 
     public enum Unit {
-        SECOND("sec", "second", 1), MINUTE("min", "minute", 60), HOUR("hour", "hour", 3600);
+        SECOND("sec", "second", 1, "s", "sec", "second"), MINUTE("min", "minute", 60, "m", "min", "minute"),
+        HOUR("hour", "hour", 3600, "h", "hour");
 
         private final String iptables;
         private final String nft;
         private final long seconds;
+        /** How nflb.yaml may write the unit, in any case. */
+        private final List<String> spellings;
 
-        Unit(String iptables, String nft, long seconds) {
+        Unit(String iptables, String nft, long seconds, String... spellings) {
             this.iptables = iptables;
             this.nft = nft;
             this.seconds = seconds;
+            this.spellings = List.of(spellings);
+        }
+
+        public List<String> spellings() {
+            return spellings;
         }
     }
 
@@ -39,14 +47,11 @@ public record Rate(long count, Unit unit) {
         if (!n.chars().allMatch(Character::isDigit)) return Optional.empty();
         long count = Long.parseLong(n);
         if (count < 1 || count > MAX_COUNT) return Optional.empty();
-        Unit unit = switch (text.substring(slash + 1).toLowerCase(Locale.ROOT)) {
-            case "s", "sec", "second" -> Unit.SECOND;
-            case "m", "min", "minute" -> Unit.MINUTE;
-            case "h", "hour" -> Unit.HOUR;
-            default -> null;
-        };
-        if (unit == null) return Optional.empty();
-        return Optional.of(normalize(count, unit));
+        String word = text.substring(slash + 1).toLowerCase(Locale.ROOT);
+        for (Unit unit : Unit.values()) {
+            if (unit.spellings.contains(word)) return Optional.of(normalize(count, unit));
+        }
+        return Optional.empty();
     }
 
     private static Rate normalize(long count, Unit unit) {

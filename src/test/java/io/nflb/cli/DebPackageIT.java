@@ -91,7 +91,8 @@ class DebPackageIT {
         assertThat(contents).containsPattern("(?m)^-rwxr-xr-x root/root .* \\./usr/bin/nflb$");
         for (String path : List.of("/usr/share/nflb/nflb.jar", "/etc/nflb/nflb.yaml", "/lib/systemd/system/nflb.service",
                 "/lib/systemd/system/nflb-firewall.service", "/usr/share/man/man1/nflb.1.gz", "/usr/share/man/man1/nflb-apply.1.gz",
-                "/usr/share/man/man1/nflb-restore.1.gz", "/usr/share/bash-completion/completions/nflb",
+                "/usr/share/man/man1/nflb-restore.1.gz", "/usr/share/man/man5/nflb.yaml.5.gz", "/usr/share/nflb/nflb.schema.json",
+                "/usr/share/bash-completion/completions/nflb",
                 "/usr/share/doc/nflb/copyright", "/usr/share/doc/nflb/changelog.gz")) {
             assertThat(contents).as(path).containsPattern("(?m)^-rw-r--r-- root/root .* \\." + Pattern.quote(path) + "$");
         }
@@ -125,11 +126,18 @@ class DebPackageIT {
         Exec.Result validate = check("/usr/bin/nflb", "validate", "-c", "/etc/nflb/nflb.yaml");
         assertThat(validate.stdout()).contains("/etc/nflb/nflb.yaml: ok");
 
-        assertThat(check("man", "-w", "nflb", "nflb-apply", "nflb-restore").stdout().lines().toList())
-                .containsExactly("/usr/share/man/man1/nflb.1.gz", "/usr/share/man/man1/nflb-apply.1.gz", "/usr/share/man/man1/nflb-restore.1.gz");
-        Exec.Result rendered = run(List.of("man", "--warnings", "-E", "UTF-8", "-l", "-Tutf8", "-Z", "/usr/share/man/man1/nflb-apply.1.gz"),
-                Map.of("MANWIDTH", "80"), Duration.ofMinutes(1));
-        assertThat(rendered.stderr()).isEmpty();
+        assertThat(check("man", "-w", "nflb", "nflb-apply", "nflb-restore", "nflb.yaml").stdout().lines().toList())
+                .containsExactly("/usr/share/man/man1/nflb.1.gz", "/usr/share/man/man1/nflb-apply.1.gz", "/usr/share/man/man1/nflb-restore.1.gz",
+                        "/usr/share/man/man5/nflb.yaml.5.gz");
+        for (String page : List.of("/usr/share/man/man1/nflb-apply.1.gz", "/usr/share/man/man5/nflb.yaml.5.gz")) {
+            Exec.Result rendered = run(List.of("man", "--warnings", "-E", "UTF-8", "-l", "-Tutf8", "-Z", page),
+                    Map.of("MANWIDTH", "80"), Duration.ofMinutes(1));
+            assertThat(rendered.stderr()).as(page).isEmpty();
+        }
+        // The config's JSON Schema, where the installed config's first line tells editors to find it.
+        assertThat(Files.readString(Path.of("/usr/share/nflb/nflb.schema.json"))).isEqualTo(check("/usr/bin/nflb", "schema").stdout());
+        assertThat(Files.readString(Path.of("/etc/nflb/nflb.yaml")))
+                .startsWith("# yaml-language-server: $schema=/usr/share/nflb/nflb.schema.json\n");
 
         Path config = tmp.resolve("completion.yaml");
         Files.writeString(config, """

@@ -1,5 +1,8 @@
 package io.nflb.cli;
 
+import io.nflb.config.ConfigSchema;
+import io.nflb.config.JsonSchema;
+import io.nflb.config.Schema;
 import io.nflb.dataplane.Dataplanes;
 import io.nflb.state.Generations;
 import io.nflb.testing.KernelTests;
@@ -143,6 +146,35 @@ class MainTest {
                 assertThat(paragraph).as(path).matches(".*[.)]");
             }
         }
+    }
+
+    @Test
+    void schemaPrintsTheJsonSchemaOfTheConfig() {
+        Cli.Ran r = nflb("schema");
+        assertThat(r.code()).isZero();
+        assertThat(r.out()).isEqualTo(JsonSchema.render(ConfigSchema.ROOT))
+                .startsWith("{\n  \"$schema\": \"http://json-schema.org/draft-07/schema#\",");
+    }
+
+    @Test
+    void validateHelpEndsWithTheKeysOfEachMappingAndKeysListsEveryKey() {
+        String help = nflb("validate", "--help").out();
+        assertThat(help).contains("`nflb validate --keys`", "(top level): backend services firewall ha\n",
+                "  services[].backends[]: address port weight health\n", "  firewall.forward[]: as firewall.allow[]\n");
+        for (Schema.Section s : Schema.sections(ConfigSchema.ROOT)) {
+            for (String key : s.spec().keyNames()) assertThat(help.replaceAll("\\s+", " ")).as(s.path()).contains(" " + key + " ");
+        }
+        Cli.Ran keys = nflb("validate", "--keys", "-c", "/nonexistent.yaml");
+        assertThat(keys.code()).isZero();
+        assertThat(keys.out()).contains("services[].health.expect_status  integer 100..599; default: 200\n"
+                        + "    The status an http check's answer must have.\n",
+                "services[].backends[].port  integer 1..65535; default: listen.port\n",
+                "services[].backends[].health  as services[].health; default: the service's",
+                "firewall.log_drops.prefix  ");
+        long distinctKeys = Schema.sections(ConfigSchema.ROOT).stream().filter(s -> s.sameAs().isEmpty())
+                .mapToLong(s -> s.spec().keys().size()).sum();
+        assertThat(keys.out().lines().filter(l -> !l.startsWith(" ")).count()).as("one line per key and its type")
+                .isEqualTo(distinctKeys);
     }
 
     @Test

@@ -1,5 +1,8 @@
 package io.nflb.cli;
 
+import io.nflb.config.ConfigLoader;
+import io.nflb.config.ConfigSchema;
+import io.nflb.config.Schema;
 import io.nflb.host.Exec;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -39,6 +42,28 @@ class PackageFilesTest {
             assertThat(page.lines().filter(l -> !l.startsWith(".") && (l.startsWith("'") || l.matches(".*\\\\[^efI&(-].*"))))
                     .isEmpty();
         }
+    }
+
+    @Test
+    void theConfigFilesPageHasEveryKeyOfTheSchemaWithWhatItTakesAndItsDefault() throws Exception {
+        String page = ManPages.configFile("1.2.3", "2026-11-30");
+        assertThat(page).contains(".TH NFLB.YAML 5 \"2026-11-30\" \"nflb 1.2.3\"", ".SS The top level\n", ".SS services[].listen\n",
+                ".SS services[].backends[].health\nThe keys of \\fBservices[].health\\fR, above.",
+                "\\fBweight\\fR\n\\fIinteger 1..1000\\fR; default: 1.", "\\fBprefix\\fR\n", "; default: \"nflb\\-drop \".",
+                ".SH EXAMPLE", "/usr/share/nflb/nflb.schema.json", "\\fBnflb\\-schema\\fR(1)");
+        int keys = 0;
+        for (Schema.Section s : Schema.sections(ConfigSchema.ROOT)) {
+            if (s.sameAs().isPresent()) continue;
+            for (Schema.Key k : s.spec().keys()) {
+                assertThat(page).contains(".TP\n\\fB" + ManPages.escape(k.name()) + "\\fR\n\\fI" + ManPages.escape(k.type().describe())
+                        + "\\fR; " + ManPages.escape(k.presence().describe()) + ".\n.br\n" + ManPages.prose(k.doc()) + "\n");
+                keys++;
+            }
+        }
+        assertThat(keys).isGreaterThan(50);
+        assertThat(page.lines().filter(l -> !l.startsWith(".") && (l.startsWith("'") || l.matches(".*\\\\[^efI&(-].*")))).isEmpty();
+        ConfigLoader.parse("nflb.yaml(5)", ManPages.CONFIG_EXAMPLE);
+        assertThat(ManPages.render(Main.commandLine(), "1.2.3", "2026-11-30").get("nflb-validate")).contains("\\fBnflb.yaml\\fR(5)");
     }
 
     @Test
