@@ -73,6 +73,9 @@ final class ApplyCommand implements Callable<Integer> {
         // Settings nflb does not own but that limit its data path: warn, do not change (BENCHMARKS.md).
         for (String w : DataPathChecks.sharedBackends(c)) System.err.println("nflb: warning: " + w);
         for (String w : DataPathChecks.check(netns.exec())) System.err.println("nflb: warning: " + w);
+        if (c.ha().isPresent()) {
+            for (String w : io.nflb.ha.HaChecks.warnings(c, io.nflb.ha.HaChecks.read(netns.exec(), c))) System.err.println("nflb: warning: ha: " + w);
+        }
         System.out.println("generation " + generation + " recorded in " + g.dir());
         if (confirmWithin.isPresent()) {
             String token = java.util.HexFormat.of().formatHex(java.security.SecureRandom.getSeed(8));

@@ -172,6 +172,9 @@ final class RunCommand implements Callable<Integer> {
             daemon.reloadRefused(e.errors().size() + " error(s) in " + config.file + ", the first: " + e.errors().get(0));
             return;
         }
+        if (!next.ha().equals(daemon.config().ha())) {
+            log.warn("ha: the ha section changed; keepalived and conntrackd keep the old one until nflb restarts");
+        }
         try {
             Dataplane.Outcome o = daemon.reload(next);
             dataplane.enableForwarding(next.services()).forEach(log::info);

@@ -288,10 +288,6 @@ public final class Supervisor implements AutoCloseable {
                 engines, restarts, counters, Map.copyOf(instances));
     }
 
-    public Optional<HaPlan> plan() {
-        return Optional.ofNullable(plan);
-    }
-
     /** Stops keepalived (which gives the addresses up with a priority-0 advert) and conntrackd; the hold stays. */
     @Override
     public synchronized void close() {
