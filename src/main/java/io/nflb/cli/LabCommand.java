@@ -59,6 +59,9 @@ final class LabCommand implements Callable<Integer> {
     @Option(names = "--json", description = "With --ha: one JSON object per run, for scripts.")
     boolean json;
 
+    @Option(names = "--firewall", description = "With --ha vrrp: the routers' firewall drops input and forward (nflb lets the pair and the services through).")
+    boolean firewall;
+
     @picocli.CommandLine.Spec
     picocli.CommandLine.Model.CommandSpec spec;
 
@@ -98,7 +101,7 @@ final class LabCommand implements Callable<Integer> {
                 // By default: the two failures with conntrackd, and the link without it.
                 if (fail == null && sync == null && run[0].equals("sigkill") && run[1].equals("off")) wanted = false;
                 if (wanted) todo.add(new io.nflb.lab.HaLab.Options(mode, kind, run[1].equals("on"),
-                        run[0].equals("linkdown") ? io.nflb.lab.HaLab.Failure.LINKDOWN : io.nflb.lab.HaLab.Failure.SIGKILL, 50, prefix));
+                        run[0].equals("linkdown") ? io.nflb.lab.HaLab.Failure.LINKDOWN : io.nflb.lab.HaLab.Failure.SIGKILL, 50, prefix, firewall));
             }
         }
         Packages.ensure(Packages.HA_TOOLS, System.err);

@@ -60,7 +60,7 @@ final class ConfigBinder {
             HaBinder haBinder = new HaBinder(problems);
             Optional<Ha> ha = m.optional("ha", haBinder::ha);
             if (ha.isPresent() && problems.mark() == mark) {
-                haBinder.check(ha.get(), backend.get(), services.get(), serviceNodes, firewall, m.get("firewall"));
+                haBinder.check(ha.get(), backend.get(), services.get(), serviceNodes);
             }
             return problems.buildIfNoneSince(mark, () -> new Config(backend.get(), services.get(), firewall, ha));
         });

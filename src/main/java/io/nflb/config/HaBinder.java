@@ -2,7 +2,6 @@ package io.nflb.config;
 
 import io.nflb.model.Backend;
 import io.nflb.model.BackendKind;
-import io.nflb.model.Firewall;
 import io.nflb.model.Ha;
 import io.nflb.model.IpAddress;
 import io.nflb.model.Prefix;
@@ -16,7 +15,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
-/** The {@code ha:} section, and what it asks of the services and the firewall, bound like the rest of nflb.yaml. */
+/** The {@code ha:} section, and what it asks of the services, bound like the rest of nflb.yaml. */
 final class HaBinder {
 
 
@@ -177,14 +176,9 @@ final class HaBinder {
      * every service is translated without state, which needs nftables, maglev, an address to key on, and a
      * backend endpoint that names one service only (a reply is mapped back by its source alone).
      */
-    void check(Ha ha, BackendKind backend, List<Service> services, Map<String, ServiceNodes> nodes,
-               Optional<Firewall> firewall, Optional<YamlNode> firewallNode) {
+    void check(Ha ha, BackendKind backend, List<Service> services, Map<String, ServiceNodes> nodes) {
         YamlMap haNode = opened;
         YamlNode modeNode = haNode.get("mode").orElse(haNode.node());
-        firewall.filter(f -> f.input() == Firewall.Policy.DROP).ifPresent(f -> firewallNode.orElse(haNode.node()).error(
-                "ha needs 'firewall: {policy: {input: accept}}' for now: with input drop, the peers' VRRP adverts (IP protocol 112)"
-                        + (ha.sync().isPresent() ? " and conntrackd's sync (udp 3780)" : "") + " would be dropped and both routers would"
-                        + " take the addresses (nflb does not yet write allowances for them)"));
         boolean ecmp = ha.mode() == Ha.Mode.ECMP;
         if (ecmp && backend == BackendKind.IPTABLES) {
             modeNode.error("'mode: ecmp' needs 'backend: nftables' (or auto): iptables cannot rewrite addresses without"

@@ -13,7 +13,7 @@ import io.nflb.model.IpAddress;
  */
 public final class ConntrackdConf {
 
-    static final int PORT = 3780;
+    static final int PORT = io.nflb.plan.HaTraffic.SYNC_PORT;
 
     private ConntrackdConf() {
     }

@@ -42,7 +42,12 @@ public final class HaLab {
     }
 
     /** One run. {@code prefix} names the namespaces: "nflb-lab-ha-" for the user's, a unique "nflb-t-..." in tests. */
-    public record Options(Ha.Mode mode, BackendKind backend, boolean sync, Failure failure, int flows, String prefix) {
+    public record Options(Ha.Mode mode, BackendKind backend, boolean sync, Failure failure, int flows, String prefix, boolean firewall) {
+        /** Without a firewall: section (vrrp), or forward drop only (ecmp, where the untracked flows need nflb's accepts). */
+        public Options(Ha.Mode mode, BackendKind backend, boolean sync, Failure failure, int flows, String prefix) {
+            this(mode, backend, sync, failure, flows, prefix, mode == Ha.Mode.ECMP);
+        }
+
         public Options {
             if (!prefix.startsWith("nflb")) throw new IllegalArgumentException("lab namespaces must start with nflb");
             if (flows < 1 || flows > FlowClient.MAX_FLOWS) throw new IllegalArgumentException("flows must be 1.." + FlowClient.MAX_FLOWS);
@@ -153,10 +158,17 @@ public final class HaLab {
         long back = System.currentTimeMillis();
         restore();
         Thread.sleep(AFTER_RETURN.toMillis());
+        // Warm standby: the returned r1 has its rules loaded and holds, ready to take over again.
+        boolean r1Ready = Dataplanes.REAL.forKind(options.backend(), Exec.inNetns(topology.router(0))).installed()
+                && (ecmp() || Dataplanes.hold(Exec.inNetns(topology.router(0))).held());
         Files.writeString(stop, "");
         if (!client.waitFor(30, java.util.concurrent.TimeUnit.SECONDS)) throw new IllegalStateException("the client did not stop");
-        if (!Files.exists(flows)) throw new IllegalStateException("the client wrote nothing: " + Files.readString(dir.resolve("client.log")));
-        return analyze(Files.readAllLines(flows), event, back, load, seen);
+        if (!Files.exists(flows)) {
+            throw new IllegalStateException("the client wrote nothing (exit " + client.exitValue() + ", namespace "
+                    + (Topology.exists(topology.ns("c")) ? "still there" : "GONE: removed by someone else") + "): "
+                    + Files.readString(dir.resolve("client.log")));
+        }
+        return analyze(Files.readAllLines(flows), event, back, load, seen, r1Ready);
     }
 
     private void router(int r, String vip) throws Exception {
@@ -193,11 +205,12 @@ public final class HaLab {
         if (ecmp()) {
             y.append("    listen: {address: ").append(ECMP_VIP).append(", port: 80}\n    scheduler: maglev\n    backends:\n");
             for (String s : HaTopology.SERVERS) y.append("      - {address: ").append(s).append(", port: 8080}\n");
-            y.append("firewall:\n  policy: {input: accept, forward: drop}\n");
         } else {
             y.append("    listen: {address: ").append(VRRP_VIP).append(", port: 80}\n    scheduler: round-robin\n    backends:\n");
             for (String s : HaTopology.SERVERS) y.append("      - {address: ").append(s).append("}\n");
         }
+        // A full firewall (input and forward drop) must still let the pair talk: VRRP, conntrackd, the flows.
+        if (options.firewall()) y.append("firewall:\n  policy: {input: ").append(ecmp() ? "accept" : "drop").append(", forward: drop}\n");
         y.append("ha:\n  mode: ").append(options.mode().keyword()).append("\n  interface: eth0\n");
         y.append("  router_id: ").append(ecmp() ? 61 : 51).append("\n  priority: ").append(ecmp() ? 150 : r == 0 ? 150 : 100).append('\n');
         y.append("  peers: [").append(HaTopology.ROUTER_CLIENT_SIDE[other]).append("]\n  advert_interval: 200ms\n");
@@ -292,7 +305,7 @@ public final class HaLab {
     record NewRecord(long start, long end, String result) {
     }
 
-    HaLabResult analyze(List<String> lines, long event, long back, String load, Set<Integer>[] seen) {
+    HaLabResult analyze(List<String> lines, long event, long back, String load, Set<Integer>[] seen, boolean r1Ready) {
         List<FlowRecord> flows = new ArrayList<>();
         List<NewRecord> news = new ArrayList<>();
         for (String l : lines) {
@@ -331,7 +344,7 @@ public final class HaLab {
         }
         return new HaLabResult(options.mode().keyword(), options.backend().keyword(), options.sync(), options.failure().keyword(), load,
                 failover, all, after.size(), newOk, maxStall, brokenAfter, afterBack.size(),
-                (int) afterBack.stream().filter(n -> n.result().equals("ok")).count(), r1, r2);
+                (int) afterBack.stream().filter(n -> n.result().equals("ok")).count(), r1Ready, r1, r2);
     }
 
     /** Untouched: survived, one backend, and no answer waited longer than 300 ms after the failure. */

@@ -12,7 +12,7 @@ import java.util.Locale;
  */
 public record HaLabResult(String mode, String backend, boolean conntrackSync, String failure, String load,
                           Long failoverMs, Group established, int newTried, int newOk, long maxStallMs,
-                          int brokenAfterReturn, int newAfterReturnTried, int newAfterReturnOk,
+                          int brokenAfterReturn, int newAfterReturnTried, int newAfterReturnOk, boolean r1Ready,
                           Group r1Flows, Group r2Flows) {
 
     /** Flows of one kind: how many, how many lived through the run without a failed answer, kept their backend, never stalled. */
@@ -40,7 +40,8 @@ public record HaLabResult(String mode, String backend, boolean conntrackSync, St
                 .append(",\"kept_backend\":").append(ecmp() ? r1Flows.keptBackend() : established.keptBackend())
                 .append(",\"max_stall_ms\":").append(maxStallMs)
                 .append(",\"r1_back\":{\"established_broken\":").append(brokenAfterReturn).append(",\"new_tried\":")
-                .append(newAfterReturnTried).append(",\"new_ok\":").append(newAfterReturnOk).append('}');
+                .append(newAfterReturnTried).append(",\"new_ok\":").append(newAfterReturnOk)
+                .append(",\"rules_loaded\":").append(r1Ready).append('}');
         if (ecmp()) sb.append(",\"r1_flows\":").append(r1Flows.json()).append(",\"r2_flows\":").append(r2Flows.json());
         return sb.append(",\"load\":").append(Json.str(load)).append('}').toString();
     }
@@ -63,7 +64,8 @@ public record HaLabResult(String mode, String backend, boolean conntrackSync, St
                     r2Flows.untouched() + " of " + r2Flows.total() + " untouched (worst wait " + r2Flows.maxStallMs() + " ms)"});
         }
         rows.add(new String[]{"r1 comes back", "no established connection broken",
-                brokenAfterReturn + " broken; " + newAfterReturnOk + " of " + newAfterReturnTried + " new connections ok"});
+                brokenAfterReturn + " broken; " + newAfterReturnOk + " of " + newAfterReturnTried + " new connections ok; "
+                        + (r1Ready ? "r1's rules loaded" + (ecmp() ? "" : ", held") + " (warm standby)" : "r1's rules NOT ready")});
         int w0 = rows.stream().mapToInt(r -> r[0].length()).max().orElse(10);
         int w1 = rows.stream().mapToInt(r -> r[1].length()).max().orElse(10);
         StringBuilder sb = new StringBuilder(String.format(Locale.ROOT, "%s, %s%s, %s (load %s)%n", mode, backend,

@@ -13,19 +13,22 @@ import java.util.Optional;
  * What must exist in the kernel for a whole config; {@code firewall} is empty when the config has none.
  * {@code probed}: every backend the daemon health-checks over TCP, up or down, which a firewall that drops
  * the router's own output must still let it reach. {@code stateless}: the services with a usable backend are
- * translated without connection state in both directions (ha mode ecmp), by their maglev tables.
+ * translated without connection state in both directions (ha mode ecmp), by their maglev tables. {@code ha}: what
+ * a router of a pair lets through whatever its firewall says.
  */
-public record Plan(List<ServicePlan> services, Optional<Firewall> firewall, List<Backend> probed, boolean stateless) {
+public record Plan(List<ServicePlan> services, Optional<Firewall> firewall, List<Backend> probed, boolean stateless,
+                   Optional<HaTraffic> ha) {
 
     public Plan {
         services = List.copyOf(services);
         firewall = firewall == null ? Optional.empty() : firewall;
         probed = List.copyOf(probed);
+        ha = ha == null ? Optional.empty() : ha;
     }
 
-    /** A plan whose services keep connection state (NAT), as on a single router or a VRRP pair. */
+    /** A single router's plan: its services keep connection state (NAT). */
     public Plan(List<ServicePlan> services, Optional<Firewall> firewall, List<Backend> probed) {
-        this(services, firewall, probed, false);
+        this(services, firewall, probed, false, Optional.empty());
     }
 
     public Plan(List<ServicePlan> services) {

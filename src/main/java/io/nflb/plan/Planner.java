@@ -2,10 +2,12 @@ package io.nflb.plan;
 
 import io.nflb.model.Backend;
 import io.nflb.model.Config;
+import io.nflb.model.Ha;
 import io.nflb.model.Service;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 
 /** Turns a validated config into what must exist in the kernel, independent of the rule language. */
 public final class Planner {
@@ -21,7 +23,9 @@ public final class Planner {
 
     /** The whole plan from the services' plans (e.g. with only the usable backends): the config gives the rest. */
     public static Plan assemble(Config config, List<ServicePlan> services) {
-        return new Plan(services, config.firewall(), Plan.probed(config), config.stateless());
+        Optional<HaTraffic> ha = config.ha().map(h -> new HaTraffic(h.iface(), h.peers(),
+                h.sync().map(Ha.Sync::iface), h.sync().map(Ha.Sync::peer)));
+        return new Plan(services, config.firewall(), Plan.probed(config), config.stateless(), ha);
     }
 
     public static ServicePlan plan(Service service) {

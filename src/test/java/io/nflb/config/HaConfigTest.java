@@ -73,6 +73,13 @@ class HaConfigTest {
         assertThat(ha.gatewayRouterId(ha.gateway().get().address())).isEqualTo(62);
     }
 
+    @Test
+    void aFirewallThatDropsInputIsFineTheRulesLetThePairTalk() throws Exception {
+        Config c = ConfigLoader.parse("t.yaml", VRRP + "firewall:\n  policy: {forward: drop}\n");
+        assertThat(c.firewall().orElseThrow().input().keyword()).isEqualTo("drop");
+        assertThat(io.nflb.plan.Planner.plan(c).ha().orElseThrow().syncPeer().orElseThrow().toString()).isEqualTo("10.9.0.2");
+    }
+
     static Stream<Arguments> mistakes() {
         String ecmpHa = """
                 ha:
@@ -131,10 +138,6 @@ class HaConfigTest {
                 arguments("ecmp with masquerade", SERVICES.replace("scheduler: maglev", "scheduler: maglev\n    snat: masquerade") + ecmpHa,
                         List.of("t.yaml:6:11: snat needs connection state; 'mode: ecmp' translates without it (the servers route replies"
                                 + " through the gateway addresses instead)")),
-                arguments("firewall input drop", VRRP + "firewall:\n  policy: {forward: drop}\n",
-                        List.of("t.yaml:19:3: ha needs 'firewall: {policy: {input: accept}}' for now: with input drop, the peers' VRRP adverts"
-                                + " (IP protocol 112) and conntrackd's sync (udp 3780) would be dropped and both routers would take the addresses"
-                                + " (nflb does not yet write allowances for them)")),
                 arguments("IPv6 service", VRRP.replace("192.168.1.100", "2001:db8::1").replace("192.168.2.2", "2001:db8:2::2")
                                 .replace("192.168.2.3", "2001:db8:2::3"),
                         List.of("t.yaml:4:13: service 'web' listens on IPv6 address 2001:db8::1; ha supports IPv4 only for now")));

@@ -46,7 +46,7 @@ final class SchemaCases {
                   - address: 10.0.0.2
                     health: {type: http}
             firewall:
-              policy: {input: accept}
+              policy: {}
               allow: [{ports: [22], from: [10.0.0.0/8]}]
               forward: [{ports: [443], to: [192.168.2.0/24]}]
               log_drops: {}

@@ -18,7 +18,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 /** keepalived.conf, conntrackd.conf and ha.properties as rendered for one router, from a config and the router's addresses. */
 class HaRenderTest {
 
-    static final String R1 = """
+    public static final String R1 = """
             backend: nftables
             services:
               - name: web

@@ -45,11 +45,13 @@ class HaLabTest {
         assertThat(r.failoverMs()).as("failover").isNotNull().isLessThan(3000L);
         assertThat(r.newOk()).isGreaterThan(r.newTried() / 2);
         assertThat(r.brokenAfterReturn()).as("connections broken when r1 came back").isZero();
+        assertThat(r.r1Ready()).as("r1, back as backup, has its rules loaded and the hold on").isTrue();
     }
 
     @Test
-    void vrrpWithConntrackdOnIptablesKeepsEstablishedConnectionsWhenR1sKeepalivedIsKilled() throws Exception {
-        HaLabResult r = run(new HaLab.Options(Ha.Mode.VRRP, BackendKind.IPTABLES, true, HaLab.Failure.SIGKILL, 50, prefix()));
+    void vrrpWithConntrackdOnIptablesBehindAFirewallKeepsEstablishedConnectionsWhenR1sKeepalivedIsKilled() throws Exception {
+        // With the firewall dropping input and forward: the pair's adverts and sync pass by nflb's own rules.
+        HaLabResult r = run(new HaLab.Options(Ha.Mode.VRRP, BackendKind.IPTABLES, true, HaLab.Failure.SIGKILL, 50, prefix(), true));
         assertThat(r.established().survived()).as("established connections that survived").isGreaterThanOrEqualTo(48);
         assertThat(r.failoverMs()).as("failover").isNotNull().isLessThan(3000L);
         assertThat(r.brokenAfterReturn()).as("connections broken when r1's keepalived came back").isZero();

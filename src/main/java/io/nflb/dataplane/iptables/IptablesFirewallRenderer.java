@@ -90,6 +90,21 @@ final class IptablesFirewallRenderer {
         return new IptablesRuleset(family, tables);
     }
 
+    /** The peers' VRRP adverts and conntrackd's sync in, the router's own out: a pair must hear each other. */
+    private static List<String> haRules(io.nflb.plan.HaTraffic ha, String hook, String a) {
+        List<String> r = new ArrayList<>();
+        String sync = " -p udp -m udp --dport " + io.nflb.plan.HaTraffic.SYNC_PORT + " -j ACCEPT";
+        if (hook.equals("INPUT")) {
+            if (ha.peers().isEmpty()) r.add(a + " -d " + io.nflb.plan.HaTraffic.VRRP_MULTICAST + "/32 -i " + ha.iface() + " -p vrrp -j ACCEPT");
+            for (IpAddress p : ha.peers()) r.add(a + " -s " + p + "/32 -i " + ha.iface() + " -p vrrp -j ACCEPT");
+            ha.syncIface().ifPresent(i -> r.add(a + " -s " + ha.syncPeer().orElseThrow() + "/32 -i " + i + sync));
+        } else if (hook.equals("OUTPUT")) {
+            r.add(a + " -o " + ha.iface() + " -p vrrp -j ACCEPT");
+            ha.syncIface().ifPresent(i -> r.add(a + " -o " + i + sync));
+        }
+        return r;
+    }
+
     private static Firewall.Policy policy(Firewall fw, String hook) {
         return switch (hook) {
             case "INPUT" -> fw.input();
@@ -110,6 +125,7 @@ final class IptablesFirewallRenderer {
             for (int t : ICMP6_DISCOVERY) r.add(a + " -p ipv6-icmp -m icmp6 --icmpv6-type " + t + " -j ACCEPT");
         }
         r.add(a + " -m conntrack --ctstate INVALID -j DROP");
+        if (v4) plan.ha().ifPresent(ha -> r.addAll(haRules(ha, hook, a)));
         if (rejects && !hook.equals("OUTPUT")) r.add(a + " -j " + IptablesNames.REJECT);
         if (limits && !hook.equals("OUTPUT")) r.add(a + " -j " + IptablesNames.LIMITS);
         // Connections one of nflb's services balanced (the router's own ones too, in OUTPUT).

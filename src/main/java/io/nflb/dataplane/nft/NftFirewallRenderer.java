@@ -80,6 +80,7 @@ final class NftFirewallRenderer {
         // Neighbour discovery before the invalid check: its packets are never part of a connection.
         if (!hook.equals("forward")) r.add("icmpv6 type { " + ICMP6_DISCOVERY + " } accept");
         r.add("ct state invalid drop");
+        plan.ha().ifPresent(ha -> r.addAll(haRules(ha, hook)));
         if (limits && !hook.equals("output")) r.add("jump " + NftNames.LIMITS);
         List<ServicePlan> services = new ArrayList<>(plan.services());
         services.sort(java.util.Comparator.comparing(ServicePlan::name));
@@ -108,6 +109,24 @@ final class NftFirewallRenderer {
             }
         }
         fw.logDrops().ifPresent(log -> r.add("limit rate " + log.rate().nft() + " log prefix \"" + log.prefix() + "\""));
+        return r;
+    }
+
+    /** The peers' VRRP adverts and conntrackd's sync in, the router's own out: a pair must hear each other. */
+    private static List<String> haRules(io.nflb.plan.HaTraffic ha, String hook) {
+        List<String> r = new ArrayList<>();
+        String vrrp = " ip protocol vrrp accept";
+        String sync = " udp dport " + io.nflb.plan.HaTraffic.SYNC_PORT + " accept";
+        if (hook.equals("input")) {
+            String from = ha.peers().isEmpty() ? " ip daddr " + io.nflb.plan.HaTraffic.VRRP_MULTICAST
+                    : ha.peers().size() == 1 ? " ip saddr " + ha.peers().get(0)
+                    : " ip saddr { " + String.join(", ", ha.peers().stream().map(Object::toString).toList()) + " }";
+            r.add("iifname " + ifname(ha.iface()) + from + vrrp);
+            if (ha.syncIface().isPresent()) r.add("iifname " + ifname(ha.syncIface().get()) + " ip saddr " + ha.syncPeer().orElseThrow() + sync);
+        } else if (hook.equals("output")) {
+            r.add("oifname " + ifname(ha.iface()) + vrrp);
+            ha.syncIface().ifPresent(i -> r.add("oifname " + ifname(i) + sync));
+        }
         return r;
     }
 

@@ -41,7 +41,7 @@ final class NftRenderCache {
 
         List<NftRenderer.Fragment> fragments = new ArrayList<>(services.size());
         Map<String, Cached> nextMemo = new HashMap<>(services.size() * 2);
-        List<Object> firewall = List.of(plan.firewall(), plan.probed());
+        List<Object> firewall = List.of(plan.firewall(), plan.probed(), plan.ha(), plan.stateless());
         boolean same = lastScript != null && services.size() == lastFragments.size() && firewall.equals(lastFirewall);
         for (int i = 0; i < services.size(); i++) {
             ServicePlan sp = services.get(i);
