@@ -71,7 +71,9 @@ final class StatusCommand implements Callable<Integer> {
         }
         // The kernel lists chains by name, i.e. by hash; people read backends in address order.
         byService.values().forEach(l -> l.sort(java.util.Comparator.comparing(Dataplane.BackendTraffic::endpoint)));
-        java.util.Optional<io.nflb.ha.HaStatus> ha = io.nflb.ha.HaStatus.read(new io.nflb.ha.HaLayout(haState));
+        io.nflb.ha.HaLayout haLayout = new io.nflb.ha.HaLayout(haState);
+        java.util.Optional<io.nflb.ha.HaStatus> ha = io.nflb.ha.HaStatus.read(haLayout)
+                .map(h -> h.withSync(io.nflb.ha.HaStatus.askConntrackd(netns.exec(), haLayout)));
         if (output.json) {
             String j = json(backends, byService, states);
             StringBuilder extra = new StringBuilder(",\"ha\":").append(ha.map(io.nflb.ha.HaStatus::toJson).orElse("null")).append(",\"maglevDigests\":{");

@@ -34,10 +34,32 @@ public record HaStatus(String mode, String role, Optional<Instant> since, String
                         List.of(), "?", 0, Optional.empty(), Map.of())) : Optional.empty();
             }
             String[] w = Files.readString(layout.role()).strip().split(" ", 3);
-            String mode = Files.exists(layout.keepalivedConf()) && Files.readString(layout.keepalivedConf()).contains("vrrp_instance nflb_gw_") ? "ecmp" : "vrrp";
+            String conf = Files.exists(layout.keepalivedConf()) ? Files.readString(layout.keepalivedConf()) : "";
+            String mode = conf.contains("vrrp_instance nflb_gw_") ? "ecmp" : "vrrp";
+            // The peers as keepalived.conf names them, once.
+            java.util.Set<String> peers = new java.util.LinkedHashSet<>();
+            java.util.regex.Matcher m = java.util.regex.Pattern.compile("unicast_peer \\{([^}]*)}").matcher(conf);
+            while (m.find()) for (String p : m.group(1).strip().split("\\s+")) if (!p.isEmpty()) peers.add(p);
             Optional<Instant> since = w.length > 1 && w[1].matches("\\d+") ? Optional.of(Instant.ofEpochMilli(Long.parseLong(w[1]))) : Optional.empty();
-            return Optional.of(new HaStatus(mode, w[0], since, w.length > 2 ? w[2] : "", List.of(), "?", 0, Optional.empty(), Map.of()));
+            return Optional.of(new HaStatus(mode, w[0], since, w.length > 2 ? w[2] : "", List.copyOf(peers), "?", 0, Optional.empty(), Map.of()));
         } catch (IOException e) {
+            return Optional.empty();
+        }
+    }
+
+    /** The same with conntrackd's counters. */
+    public HaStatus withSync(Optional<SyncCounters> counters) {
+        return new HaStatus(mode, role, since, cause, peers, engines, restarts, counters, instances);
+    }
+
+    /** Asks this router's conntrackd (its file in {@code layout}) for its counters, where {@code exec} runs; empty without one. */
+    public static Optional<SyncCounters> askConntrackd(io.nflb.host.Exec exec, HaLayout layout) {
+        if (!Files.exists(layout.conntrackdConf())) return Optional.empty();
+        try {
+            io.nflb.host.Exec.Result r = exec.run(List.of("conntrackd", "-C", layout.conntrackdConf().toString(), "-s"), null,
+                    java.time.Duration.ofSeconds(5));
+            return r.ok() ? Optional.of(SyncCounters.parse(r.stdout())) : Optional.empty();
+        } catch (io.nflb.host.Exec.ExecException e) {
             return Optional.empty();
         }
     }
@@ -47,7 +69,7 @@ public record HaStatus(String mode, String role, Optional<Instant> since, String
         since.ifPresent(s -> sb.append(" since ").append(s));
         if (!cause.isEmpty()) sb.append(" (").append(cause).append(')');
         if (!peers.isEmpty()) sb.append(", peers ").append(String.join(", ", peers));
-        sb.append("; keepalived ").append(engines);
+        if (!engines.equals("?")) sb.append("; keepalived ").append(engines);
         if (restarts > 0) sb.append(", restarted ").append(restarts).append(" time(s)");
         sb.append('\n');
         instances.forEach((k, v) -> sb.append("  vrrp instance ").append(k).append(": ").append(v).append('\n'));

@@ -70,7 +70,7 @@ class RunHaNetnsTest {
                         "nflb_ha_state{state=\"backup\"} 0.0", "nflb_ha_last_transition_timestamp_seconds");
                 Exec.Result cli = Exec.host().run(Servers.java("io.nflb.cli.Main", "status", "--netns", r.name(), "--ha-state", ha.toString()),
                         null, Duration.ofSeconds(60));
-                assertThat(cli.stdout()).contains("ha: vrrp, role primary");
+                assertThat(cli.stdout()).contains("ha: vrrp, role primary", "  sync: ", " of the peer's waiting");
 
                 // Every keepalived process at once: the addresses stay behind until the supervisor removes them.
                 for (String pid : Exec.host().run(List.of("ip", "netns", "pids", r.name())).stdout().split("\\s+")) {
