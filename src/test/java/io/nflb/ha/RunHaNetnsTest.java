@@ -94,6 +94,46 @@ class RunHaNetnsTest {
         }
     }
 
+    @Test
+    void externalLeavesKeepalivedToItsUnitHoldsAndShowsWhatNotifySays() throws Exception {
+        KernelTests.require("ip", "nft", "keepalived", "conntrackd");
+        try (Netns r = Netns.create("runhx"); Netns other = Netns.create("runhx-o")) {
+            Exec x = r.exec();
+            String[][] links = {{"eth0", "192.168.1.11/24"}, {"eth1", "192.168.2.11/24"}, {"eth2", "10.9.0.1/30"}};
+            for (String[] l : links) {
+                x.check(List.of("ip", "link", "add", l[0], "type", "veth", "peer", "name", l[0], "netns", other.name()));
+                x.check(List.of("ip", "addr", "add", l[1], "dev", l[0]));
+                x.check(List.of("ip", "link", "set", l[0], "up"));
+            }
+            Path dir = Files.createTempDirectory("nflb-runhx");
+            Path yaml = dir.resolve("nflb.yaml");
+            Files.writeString(yaml, CONFIG);
+            Path ha = dir.resolve("ha");
+            Exec.Result render = Exec.host().run(Servers.java("io.nflb.cli.Main", "ha", "render", "-c", yaml.toString(), "--out", ha.toString(),
+                    "--netns", r.name()), null, Duration.ofSeconds(60));
+            assertThat(render.exitCode()).as(render.stderr()).isZero();
+            int port = 20000 + ThreadLocalRandom.current().nextInt(20000);
+            Process nflb = new ProcessBuilder(x.command(Servers.java("io.nflb.cli.Main", "run", "-c", yaml.toString(), "--ha", "external",
+                    "--listen", "127.0.0.1:" + port, "--socket", dir.resolve("nflb.sock").toString(), "--pid-file", dir.resolve("nflb.pid").toString(),
+                    "--ha-state", ha.toString()))).redirectErrorStream(true).redirectOutput(dir.resolve("run.log").toFile()).start();
+            try {
+                await(() -> read(dir.resolve("run.log")).contains("keepalived and conntrackd run under their own units"), dir);
+                assertThat(x.run(List.of("nft", "list", "table", "inet", "nflb_ha_hold")).ok()).as("held until a takeover").isTrue();
+                // What keepalived's notify_master hook runs:
+                Exec.Result notify = Exec.host().run(Servers.java("io.nflb.cli.Main", "ha", "notify", "primary", "--state", ha.toString(),
+                        "--netns", r.name()), null, Duration.ofSeconds(60));
+                assertThat(notify.exitCode()).as(notify.stderr()).isZero();
+                assertThat(x.run(List.of("nft", "list", "table", "inet", "nflb_ha_hold")).ok()).as("released on becoming primary").isFalse();
+                await(() -> get(x, "http://127.0.0.1:" + port + "/api/status").contains("\"ha\":{\"mode\":\"vrrp\",\"role\":\"primary\""), dir);
+            } finally {
+                nflb.destroy();
+                assertThat(nflb.waitFor(30, TimeUnit.SECONDS)).isTrue();
+            }
+            // nflb started no keepalived of its own: that is the unit's.
+            assertThat(Exec.host().run(List.of("ip", "netns", "pids", r.name())).stdout().strip()).isEmpty();
+        }
+    }
+
     static String addresses(Exec x) {
         return x.check(List.of("ip", "-4", "-o", "addr", "show")).stdout();
     }
