@@ -22,8 +22,12 @@ class HaLabTest {
         KernelTests.require("ip", "nft", "iptables-restore", "sysctl", "keepalived", "conntrackd", "mkfifo");
     }
 
+    /**
+     * nflb-lab-ha-t*: a lab's name, which run-tests removes too. Not nflb-t-*: a run of about 25 s must not lose its
+     * namespaces to another checkout's run-tests starting on the same machine (it removes every nflb-t-*).
+     */
     private static String prefix() {
-        return "nflb-t-ha" + Long.toHexString(ThreadLocalRandom.current().nextLong() & 0xfffffL) + "-";
+        return HaLab.USER_PREFIX + "t" + Long.toHexString(ThreadLocalRandom.current().nextLong() & 0xfffffL) + "-";
     }
 
     private static HaLabResult run(HaLab.Options o) throws Exception {
