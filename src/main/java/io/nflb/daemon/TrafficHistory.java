@@ -27,6 +27,7 @@ public final class TrafficHistory {
 
     private final int capacity;
     private final Deque<Sample> samples = new ArrayDeque<>();
+    private long recorded;
 
     public TrafficHistory(int capacity) {
         if (capacity < 2) throw new IllegalArgumentException("capacity must be at least 2");
@@ -38,6 +39,12 @@ public final class TrafficHistory {
         for (Dataplane.BackendTraffic t : traffic) byKey.put(new BackendKey(t.service(), t.endpoint()), t);
         if (samples.size() == capacity) samples.removeFirst();
         samples.addLast(new Sample(epochMillis, byKey));
+        recorded++;
+    }
+
+    /** How many samples were ever recorded: a change tells that the latest counters are new. */
+    public synchronized long recorded() {
+        return recorded;
     }
 
     public synchronized List<Sample> samples() {

@@ -41,10 +41,31 @@ public final class Generations {
         return dir;
     }
 
-    /** A confirmation being waited for: generation {@code applied} replaced {@code previous} (0: none). */
-    public record Pending(String token, int applied, int previous) {
+    /**
+     * A confirmation being waited for: generation {@code applied} replaced {@code previous} (0: none); the timer
+     * that rolls it back is process {@code timerPid} (0: not known yet) and fires at {@code deadlineMillis} (0: not known).
+     */
+    public record Pending(String token, int applied, int previous, long timerPid, long deadlineMillis) {
         public Pending {
             if (!token.matches("[0-9a-f]{16}")) throw new IllegalArgumentException("bad token " + token);
+        }
+
+        public Pending(String token, int applied, int previous) {
+            this(token, applied, previous, 0, 0);
+        }
+
+        public Pending withTimer(long pid) {
+            return new Pending(token, applied, previous, pid, deadlineMillis);
+        }
+
+        String line() {
+            return token + " " + applied + " " + previous + " " + timerPid + " " + deadlineMillis + "\n";
+        }
+
+        static Pending parse(String text) {
+            String[] w = text.strip().split(" ");
+            return new Pending(w[0], Integer.parseInt(w[1]), Integer.parseInt(w[2]),
+                    w.length > 3 ? Long.parseLong(w[3]) : 0, w.length > 4 ? Long.parseLong(w[4]) : 0);
         }
     }
 
@@ -82,6 +103,20 @@ public final class Generations {
         return dir.resolve(String.format("gen-%06d", generation));
     }
 
+    /**
+     * Whether applying {@code rules} with {@code backend} would make a generation the same as the current one:
+     * an apply that changed nothing records none, so it never pushes a real one out of the {@value #KEEP} kept.
+     */
+    public boolean sameAsCurrent(String backend, String rules) {
+        int n = current();
+        if (n == 0 || !Files.isDirectory(path(n))) return false;
+        try {
+            return backend(n).equals(backend) && Files.readString(path(n).resolve(RULES)).equals(rules);
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
     /** Stores a new generation and makes it current; keeps the newest {@value #KEEP}. */
     public int record(String configText, String backend, String rules) {
         try {
@@ -114,15 +149,14 @@ public final class Generations {
     }
 
     public void setPending(Pending p) {
-        write(PENDING, p.token() + " " + p.applied() + " " + p.previous() + "\n");
+        write(PENDING, p.line());
     }
 
     public Optional<Pending> pending() {
         Path p = dir.resolve(PENDING);
         try {
             if (!Files.exists(p)) return Optional.empty();
-            String[] w = Files.readString(p).strip().split(" ");
-            return Optional.of(new Pending(w[0], Integer.parseInt(w[1]), Integer.parseInt(w[2])));
+            return Optional.of(Pending.parse(Files.readString(p)));
         } catch (IOException | RuntimeException e) {
             throw new IllegalStateException("cannot read " + p + ": " + e.getMessage(), e);
         }
@@ -139,9 +173,8 @@ public final class Generations {
             Optional<Pending> now = pending();
             if (now.isEmpty() || (token.isPresent() && !now.get().token().equals(token.get()))) return Optional.empty();
             Files.move(p, claimed, StandardCopyOption.ATOMIC_MOVE);
-            String[] w = Files.readString(claimed).strip().split(" ");
+            Pending got = Pending.parse(Files.readString(claimed));
             Files.delete(claimed);
-            Pending got = new Pending(w[0], Integer.parseInt(w[1]), Integer.parseInt(w[2]));
             if (token.isPresent() && !got.token().equals(token.get())) {
                 setPending(got); // replaced between the read and the move: not ours, put it back
                 return Optional.empty();

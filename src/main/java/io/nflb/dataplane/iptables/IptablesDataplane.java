@@ -112,6 +112,12 @@ public final class IptablesDataplane implements Dataplane {
         return new Outcome(changed, sent.toString(), changed ? String.join("; ", summary) : "iptables: already up to date");
     }
 
+    /** Every apply already diffs against iptables-save: a transaction that is not empty is a repair. */
+    @Override
+    public Outcome verify(Plan plan) {
+        return apply(plan);
+    }
+
     @Override
     public List<String> enableForwarding(List<Service> services) {
         return exec == null ? List.of() : Forwarding.ensureFor(exec, services);
