@@ -176,7 +176,7 @@ public final class Daemon implements AutoCloseable {
         String what = "backend " + key + ": " + (before == after ? "already " : before.keyword() + " -> ") + after.keyword();
         if (before != after) {
             log.info("{}", what);
-            events.add(Events.Level.INFO, what);
+            events.add(Events.Level.INFO, "backend " + key + " is " + after.keyword());
         }
         syncLoop.request();
         try {
