@@ -61,13 +61,26 @@ final class ApplyCommand implements Callable<Integer> {
         Generations g = state.generations();
         // Unconfirmed applies stacked on each other all roll back to the last state nobody had to confirm.
         int previous = g.pending().map(Generations.Pending::previous).orElse(g.current());
-        Files.createDirectories(g.dir()); // fail before the kernel changes, not after
         Dataplane dp = main.dataplanes.forKind(c.backend(), netns.exec());
-        Dataplane.Outcome outcome = dp.apply(plan);
         String rules = dp.plan(plan, false);
+        // Written before the kernel changes: a full or read-only state directory refuses the apply, not half of it.
+        Generations.Staged staged = g.stage(configText, dp.name(), rules);
+        Dataplane.Outcome outcome;
+        try {
+            outcome = dp.apply(plan);
+        } catch (RuntimeException e) {
+            g.discard(staged);
+            throw e;
+        }
         // Only an apply that changed something is a generation: a no-op must not push real ones out of the kept few.
         boolean same = !outcome.changed() && g.sameAsCurrent(dp.name(), rules) && g.pending().isEmpty();
-        int generation = same ? g.current() : g.record(configText, dp.name(), rules);
+        int generation;
+        if (same) {
+            g.discard(staged);
+            generation = g.current();
+        } else {
+            generation = g.commit(staged);
+        }
         // A plain apply settles whatever an earlier --confirm was waiting for: its timer must not undo this one.
         if (!same) g.claimPending(Optional.empty());
         if (verbose && outcome.changed()) System.out.print(outcome.sent());

@@ -119,20 +119,59 @@ public final class Generations {
 
     /** Stores a new generation and makes it current; keeps the newest {@value #KEEP}. */
     public int record(String configText, String backend, String rules) {
+        return commit(stage(configText, backend, rules));
+    }
+
+    /** A generation written to disk but not yet in place: {@link #commit} renames it in, {@link #discard} drops it. */
+    public record Staged(int number, Path directory, Path current) {
+    }
+
+    /**
+     * Writes the next generation and its "current" pointer under temporary names, so that a full or read-only
+     * state directory fails here, before the kernel is touched; committing is then two renames.
+     */
+    public Staged stage(String configText, String backend, String rules) {
+        Path tmp = null;
         try {
             Files.createDirectories(dir);
             List<Integer> all = list();
             int n = (all.isEmpty() ? 0 : all.get(all.size() - 1)) + 1;
-            Path tmp = Files.createTempDirectory(dir, ".new-");
+            tmp = Files.createTempDirectory(dir, ".new-");
             Files.writeString(tmp.resolve(CONFIG), configText);
             Files.writeString(tmp.resolve(BACKEND), backend + "\n");
             Files.writeString(tmp.resolve(RULES), rules);
-            Files.move(tmp, path(n), StandardCopyOption.ATOMIC_MOVE);
-            setCurrent(n);
-            prune(n);
-            return n;
+            Path current = Files.createTempFile(dir, "." + CURRENT + "-", ".tmp");
+            Files.writeString(current, n + "\n");
+            return new Staged(n, tmp, current);
+        } catch (IOException e) {
+            if (tmp != null) {
+                try {
+                    deleteTree(tmp);
+                } catch (IOException ignored) {
+                    // the error below says what went wrong
+                }
+            }
+            throw new UncheckedIOException("cannot write the generation in " + dir + ": " + e.getMessage(), e);
+        }
+    }
+
+    public int commit(Staged s) {
+        try {
+            Files.move(s.directory(), path(s.number()), StandardCopyOption.ATOMIC_MOVE);
+            Files.move(s.current(), dir.resolve(CURRENT), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            prune(s.number());
+            return s.number();
         } catch (IOException e) {
             throw new UncheckedIOException("cannot record the generation in " + dir + ": " + e.getMessage(), e);
+        }
+    }
+
+    public void discard(Staged s) {
+        try {
+            deleteTree(s.directory());
+            Files.deleteIfExists(s.current());
+        } catch (IOException e) {
+            // left-over temp names are ignored by list()
         }
     }
 
