@@ -46,6 +46,7 @@ public final class ConfigLoader {
         String text;
         try {
             if (Files.isDirectory(file)) throw wholeFile(name, "cannot read file: it is a directory");
+            if (Files.size(file) > MAX_BYTES) throw wholeFile(name, "file is larger than " + MAX_BYTES / (1024 * 1024) + " MiB");
             // Bounded before reading: a config replaced by something huge must not fill the daemon's memory.
             byte[] bytes;
             try (java.io.InputStream in = Files.newInputStream(file)) {
