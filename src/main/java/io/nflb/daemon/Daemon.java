@@ -123,7 +123,7 @@ public final class Daemon implements AutoCloseable {
                 + (s.outcome().changed() ? "" : "; the rules in the kernel were already right: adopted them"));
         checker.update(reconciler.probes());
         syncLoop.start();
-        sampler.scheduleWithFixedDelay(this::sample, 0, sampleEvery.toMillis(), TimeUnit.MILLISECONDS);
+        sampler.schedule(this::sampleAndReschedule, 0, TimeUnit.MILLISECONDS);
         return s.outcome();
     }
 
@@ -291,7 +291,25 @@ public final class Daemon implements AutoCloseable {
         return checker.started();
     }
 
-    /** Reads the kernel's counters now (the sampler does this on its own every {@code sampleEvery}). */
+    /**
+     * Reading the counters of thousands of backends costs the kernel tool a good part of a second: the next sample
+     * waits {@code sampleEvery}, or {@value #SAMPLE_COST_FACTOR} times as long as this one took, so sampling
+     * never takes more than about 1% of the time.
+     */
+    private void sampleAndReschedule() {
+        long start = System.nanoTime();
+        sample();
+        long took = (System.nanoTime() - start) / 1_000_000;
+        try {
+            sampler.schedule(this::sampleAndReschedule, Math.max(sampleEvery.toMillis(), SAMPLE_COST_FACTOR * took), TimeUnit.MILLISECONDS);
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            // closing
+        }
+    }
+
+    static final long SAMPLE_COST_FACTOR = 100;
+
+    /** Reads the kernel's counters now (the sampler does this on its own every {@code sampleEvery} or less often). */
     public void sample() {
         try {
             history.record(System.currentTimeMillis(), dataplane.traffic());

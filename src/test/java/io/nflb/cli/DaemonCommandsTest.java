@@ -152,4 +152,22 @@ class DaemonCommandsTest {
         assertThat(SafeApply.deadTimer(g)).isEmpty();
         assertThat(List.of(g.current())).containsExactly(2);
     }
+
+    @Test
+    void runRefusesATakenPortBeforeItTouchesTheKernel() throws Exception {
+        FakeKernel kernel = new FakeKernel(FakeKernel.Language.NFTABLES);
+        Path cfg = dir.resolve("nflb.yaml");
+        Files.writeString(cfg, CONFIG.replace("iptables", "nftables"));
+        Path pid = dir.resolve("nflb.pid");
+        Path socket = dir.resolve("run/nflb.sock");
+        try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            Cli.Ran r = Cli.run(kernel.dataplanes(), "run", "-c", cfg.toString(), "--listen", "127.0.0.1:" + taken.getLocalPort(),
+                    "--socket", socket.toString(), "--pid-file", pid.toString(), "--state-dir", dir.resolve("state").toString());
+            assertThat(r.code()).isEqualTo(Main.FAILURE);
+            assertThat(r.err()).contains("cannot listen on 127.0.0.1:" + taken.getLocalPort());
+        }
+        assertThat(kernel.committed()).as("nothing applied").isEmpty();
+        assertThat(pid).as("pid file removed").doesNotExist();
+        assertThat(socket).as("socket removed").doesNotExist();
+    }
 }
