@@ -47,6 +47,8 @@ public final class Metrics {
     private final Counter refused;
     private final Gauge confirmTimerDead;
     private final Map<Probe, LongAdder> checkFailures = new ConcurrentHashMap<>();
+    /** Thousands of checks a second: the label lookup is done once per type. */
+    private final Map<io.nflb.model.HealthCheck.Type, io.prometheus.metrics.core.datapoints.DistributionDataPoint> byType = new ConcurrentHashMap<>();
     private volatile boolean endpointHistograms;
 
     /** {@code source}: the newest snapshot the daemon published; {@code skippedChecks}: the checker's count. */
@@ -99,7 +101,7 @@ public final class Metrics {
 
     void check(Probe probe, Duration took, boolean ok) {
         double seconds = took.toNanos() / 1e9;
-        checkDuration.labelValues(probe.check().type().keyword()).observe(seconds);
+        byType.computeIfAbsent(probe.check().type(), t -> checkDuration.labelValues(t.keyword())).observe(seconds);
         if (endpointHistograms) endpointCheckDuration.labelValues(probe.endpoint(), probe.check().type().keyword()).observe(seconds);
         LongAdder failures = checkFailures.computeIfAbsent(probe, p -> new LongAdder());
         if (!ok) failures.increment();

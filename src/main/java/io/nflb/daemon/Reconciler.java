@@ -124,21 +124,15 @@ public final class Reconciler {
 
     /** Brings the kernel to the current effective plan; a no-op when it is there already (adoption). */
     public Synced sync() {
-        synchronized (kernel) {
-            long v;
-            Plan plan;
-            synchronized (this) {
-                v = version;
-                plan = plan();
-            }
-            Dataplane.Outcome o = dataplane.apply(plan);
-            applied(plan, v);
-            return new Synced(o, rejectingIn(plan), v);
-        }
+        return toKernel(dataplane::apply);
     }
 
     /** Reads nflb's rules back and repairs them (someone else flushed or edited them); changed: a repair. */
     public Synced verify() {
+        return toKernel(dataplane::verify);
+    }
+
+    private Synced toKernel(java.util.function.Function<Plan, Dataplane.Outcome> how) {
         synchronized (kernel) {
             long v;
             Plan plan;
@@ -146,7 +140,7 @@ public final class Reconciler {
                 v = version;
                 plan = plan();
             }
-            Dataplane.Outcome o = dataplane.verify(plan);
+            Dataplane.Outcome o = how.apply(plan);
             applied(plan, v);
             return new Synced(o, rejectingIn(plan), v);
         }

@@ -16,15 +16,18 @@ import java.util.Set;
 
 /**
  * The daemon's state as JSON, for the status page (which draws it) and for tools. Services that need attention
- * come first (refusing connections, then with a backend not up), the rest in config order. The chart's series
- * (new connections per backend over time) are sent for the first {@value #CHARTED} services in that order, or
- * for those matching {@code filter}: at thousands of services, every backend's history would be megabytes.
+ * come first (refusing connections, then with a backend not up), the rest in config order; with {@code filter}
+ * (a part of a service's name or a backend's address, or a state) only the services it matches. At most
+ * {@value #LIMIT} services are sent with their backends ("total" and "matching" count them all): at thousands of
+ * services, every backend would be megabytes for a page that draws a few hundred. The chart's series (new
+ * connections per backend over time) are sent for the first {@value #CHARTED}.
  */
 public final class StatusReport {
 
     /** The bars on the status page show the shares of new connections over this much time. */
     public static final Duration SHARE_WINDOW = Duration.ofMinutes(5);
     static final int CHARTED = 20;
+    static final int LIMIT = 200;
 
     private StatusReport() {
     }
@@ -61,11 +64,18 @@ public final class StatusReport {
 
         String f = filter.strip().toLowerCase(Locale.ROOT);
         Set<String> charted = new LinkedHashSet<>();
-        sb.append(",\"services\":[");
+        int matching = 0;
+        for (Service s : services) if (f.isEmpty() || matches(s, byService.getOrDefault(s.name(), List.of()), f)) matching++;
+        sb.append(",\"total\":").append(services.size())
+                .append(",\"rejectingCount\":").append(snap.rejecting().size())
+                .append(",\"matching\":").append(matching)
+                .append(",\"services\":[");
         int i = 0;
         for (Service s : services) {
+            if (i >= LIMIT) break;
             List<Daemon.BackendView> views = byService.getOrDefault(s.name(), List.of());
-            if (charted.size() < CHARTED && (f.isEmpty() || matches(s, views, f))) charted.add(s.name());
+            if (!f.isEmpty() && !matches(s, views, f)) continue;
+            if (charted.size() < CHARTED) charted.add(s.name());
             sb.append(i++ > 0 ? "," : "").append("{\"name\":").append(Json.str(s.name()))
                     .append(",\"protocol\":").append(Json.str(s.protocol().name().toLowerCase(Locale.ROOT)))
                     .append(",\"listen\":").append(Json.str(listen(s.listen())))
@@ -112,6 +122,7 @@ public final class StatusReport {
 
     private static boolean matches(Service s, List<Daemon.BackendView> views, String f) {
         if (s.name().contains(f)) return true;
+        if (f.equals("rejecting")) return views.stream().noneMatch(b -> b.status() == BackendState.Status.UP);
         for (Daemon.BackendView b : views) if (b.key().endpoint().contains(f) || b.status().keyword().equals(f)) return true;
         return false;
     }

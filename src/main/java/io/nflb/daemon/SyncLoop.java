@@ -185,10 +185,7 @@ final class SyncLoop implements AutoCloseable {
             retryAt = Long.MAX_VALUE;
             listener.synced(s, System.nanoTime() - start);
         } catch (Throwable t) {
-            failures++;
-            Duration backoff = backoff(settings.get().minSyncInterval(), failures);
-            retryAt = System.nanoTime() + backoff.toNanos();
-            listener.syncFailed(t, System.nanoTime() - start, backoff);
+            failed(t, start);
             if (t instanceof Error e && !(t instanceof StackOverflowError) && !(t instanceof OutOfMemoryError)) throw e;
         } finally {
             lastSyncEnd = System.nanoTime();
@@ -216,11 +213,16 @@ final class SyncLoop implements AutoCloseable {
             Reconciler.Synced s = reconciler.verify();
             listener.verified(s, System.nanoTime() - start);
         } catch (RuntimeException e) {
-            failures++;
-            Duration backoff = backoff(settings.get().minSyncInterval(), failures);
-            retryAt = System.nanoTime() + backoff.toNanos();
-            listener.syncFailed(e, System.nanoTime() - start, backoff);
+            failed(e, start);
         }
+    }
+
+    /** Counts a refusal and sets the retry timer. */
+    private void failed(Throwable t, long start) {
+        failures++;
+        Duration backoff = backoff(settings.get().minSyncInterval(), failures);
+        retryAt = System.nanoTime() + backoff.toNanos();
+        listener.syncFailed(t, System.nanoTime() - start, backoff);
     }
 
     /** min_sync_interval doubled per failure in a row, at least 100 ms, at most 30 s. */

@@ -78,7 +78,8 @@ public final class WebServer implements AutoCloseable {
      */
     public static WebServer bind(InetSocketAddress address) throws IOException {
         HttpServer server = HttpServer.create(address, 64);
-        ThreadPoolExecutor workers = new ThreadPoolExecutor(2, WORKERS, 30, TimeUnit.SECONDS, new SynchronousQueue<>(), r -> {
+        // Idle workers end after 5 s: a burst of slow clients leaves no threads behind.
+        ThreadPoolExecutor workers = new ThreadPoolExecutor(2, WORKERS, 5, TimeUnit.SECONDS, new SynchronousQueue<>(), r -> {
             Thread t = new Thread(null, r, "nflb-web", 256 * 1024);
             t.setDaemon(true);
             return t;
