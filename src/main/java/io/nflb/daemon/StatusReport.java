@@ -41,7 +41,6 @@ public final class StatusReport {
         long now = System.currentTimeMillis();
         Daemon.Snapshot snap = daemon.snapshot();
         Map<BackendKey, Dataplane.BackendTraffic> latest = daemon.history().latest();
-        Map<BackendKey, Long> recent = daemon.history().connectionsSince(now - SHARE_WINDOW.toMillis());
         Map<String, List<Daemon.BackendView>> byService = new HashMap<>();
         for (Daemon.BackendView b : snap.backends()) byService.computeIfAbsent(b.key().service(), k -> new ArrayList<>()).add(b);
         List<Service> services = new ArrayList<>(daemon.config().services());
@@ -70,11 +69,19 @@ public final class StatusReport {
                 .append(",\"rejectingCount\":").append(snap.rejecting().size())
                 .append(",\"matching\":").append(matching)
                 .append(",\"services\":[");
-        int i = 0;
+        List<Service> sent = new ArrayList<>();
+        java.util.Set<BackendKey> sentKeys = new java.util.HashSet<>();
         for (Service s : services) {
-            if (i >= LIMIT) break;
+            if (sent.size() >= LIMIT) break;
             List<Daemon.BackendView> views = byService.getOrDefault(s.name(), List.of());
             if (!f.isEmpty() && !matches(s, views, f)) continue;
+            sent.add(s);
+            for (Daemon.BackendView b : views) sentKeys.add(b.key());
+        }
+        Map<BackendKey, Long> recent = daemon.history().connectionsSince(now - SHARE_WINDOW.toMillis(), sentKeys);
+        int i = 0;
+        for (Service s : sent) {
+            List<Daemon.BackendView> views = byService.getOrDefault(s.name(), List.of());
             if (charted.size() < CHARTED) charted.add(s.name());
             sb.append(i++ > 0 ? "," : "").append("{\"name\":").append(Json.str(s.name()))
                     .append(",\"protocol\":").append(Json.str(s.protocol().name().toLowerCase(Locale.ROOT)))

@@ -58,12 +58,24 @@ public final class TrafficHistory {
 
     /** New connections per backend between consecutive samples, over the samples newer than {@code sinceMillis}. */
     public synchronized Map<BackendKey, Long> connectionsSince(long sinceMillis) {
+        return connectionsSince(sinceMillis, null);
+    }
+
+    /** The same for {@code keys} only (null: all): a page of 200 services need not sum 10,000 backends' history. */
+    public synchronized Map<BackendKey, Long> connectionsSince(long sinceMillis, java.util.Set<BackendKey> keys) {
         Map<BackendKey, Long> out = new HashMap<>();
         Sample previous = null;
         for (Sample s : samples) {
             if (previous != null && s.epochMillis() > sinceMillis) {
-                for (var e : s.traffic().entrySet()) {
-                    out.merge(e.getKey(), delta(previous, e.getKey(), e.getValue().connections()), Long::sum);
+                if (keys == null) {
+                    for (var e : s.traffic().entrySet()) {
+                        out.merge(e.getKey(), delta(previous, e.getKey(), e.getValue().connections()), Long::sum);
+                    }
+                } else {
+                    for (BackendKey k : keys) {
+                        Dataplane.BackendTraffic t = s.traffic().get(k);
+                        if (t != null) out.merge(k, delta(previous, k, t.connections()), Long::sum);
+                    }
                 }
             }
             previous = s;

@@ -61,9 +61,9 @@ public final class DaemonBench {
             Thread.sleep(15_000); // JIT and the first samples
             steady(d, "1,000 services x the same 10 servers, healthy, tcp checks every 2 s", 5, 30);
             statusPage(d);
-            slowClients(d);
             flushed(d);
             allStop(d);
+            slowClients(d);
         }
         // 1,000 services x 10 servers of their own: 10,000 endpoints.
         startNginx();
@@ -135,9 +135,16 @@ public final class DaemonBench {
         Collections.sort(blank);
         long load = page.get(1) - blank.get(1);
         int bytes = d.get("/api/status", false).length;
+        List<Long> api = new ArrayList<>();
+        for (int i = 0; i < 5; i++) {
+            long t = System.nanoTime();
+            d.get("/api/status", false);
+            api.add((System.nanoTime() - t) / 1_000_000);
+        }
+        Collections.sort(api);
         row("status page at 1,000 services (10,000 backends) in headless Chromium", "loaded and drawn in " + load
                         + " ms (Chromium " + page + " ms less its start on a blank page " + blank + " ms, medians); /api/status "
-                        + bytes / 1024 + " KiB", "<= 1 s; failing first; a filter box", load <= 1000);
+                        + bytes / 1024 + " KiB in " + api.get(2) + " ms (median of 5)", "<= 1 s; failing first; a filter box", load <= 1000);
     }
 
     private long chromium(String url, String expect) throws IOException {
