@@ -155,17 +155,6 @@ public final class HealthChecker implements AutoCloseable {
         });
     }
 
-    /** How many probes are scheduled (after the updates posted so far have been taken in). */
-    public int size() {
-        java.util.concurrent.CompletableFuture<Integer> n = new java.util.concurrent.CompletableFuture<>();
-        post(() -> n.complete(entries.size()));
-        try {
-            return n.get(10, TimeUnit.SECONDS);
-        } catch (Exception e) {
-            throw new IllegalStateException("the health checker does not answer", e);
-        }
-    }
-
     /** Ticks skipped because the exec pool was full or a socket could not be opened. */
     public long skipped() {
         return skipped.get();
@@ -357,9 +346,5 @@ public final class HealthChecker implements AutoCloseable {
         pool.shutdownNow();
     }
 
-    /** For tests: the blocking pool's threads never exceed its bound. */
-    int blockingThreads() {
-        return pool.getPoolSize();
-    }
 
 }

@@ -18,8 +18,6 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.ServerSocket;
 import java.net.Socket;
-import java.net.UnixDomainSocketAddress;
-import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -220,15 +218,7 @@ class DaemonFaultsTest {
                 current = flapping;
 
                 // 7. 100 slow HTTP clients and 100 idle control connections: the metrics, states and a drain still answer.
-                List<Socket> slow = new ArrayList<>();
-                List<SocketChannel> idle = new ArrayList<>();
-                try {
-                    for (int i = 0; i < 100; i++) {
-                        Socket s = new Socket("127.0.0.1", d.port);
-                        s.getOutputStream().write("GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ".getBytes(StandardCharsets.US_ASCII));
-                        slow.add(s);
-                        idle.add(SocketChannel.open(UnixDomainSocketAddress.of(d.socket)));
-                    }
+                try (io.nflb.testing.HostileClients hostile = io.nflb.testing.HostileClients.open(d.port, d.socket, 100)) {
                     Thread.sleep(500);
                     long t = System.nanoTime();
                     assertThat(d.metrics()).contains("nflb_backend_up{");
@@ -244,9 +234,6 @@ class DaemonFaultsTest {
                     assertThat(threads).as("threads with 100 slow HTTP clients").isLessThanOrEqualTo(64 + 144);
                     report.fault("100 slow HTTP clients + 100 idle control connections", "/metrics " + metricsMs + " ms, states " + statesMs
                             + " ms, drain " + drainMs + " ms; " + threads + " threads");
-                } finally {
-                    for (Socket s : slow) s.close();
-                    for (SocketChannel c : idle) c.close();
                 }
                 assertThat(foreignRules(k, language)).as("foreign rules at the end").isEqualTo(foreignBefore);
                 assertThat(ControlClient.ask(d.socket, "ping").ok()).isTrue();
