@@ -160,6 +160,31 @@ public final class Metrics {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+        // What the snapshot says is written once per snapshot: scrapes between two changes reuse it.
+        Written w = written;
+        if (w == null || w.snapshot != s) {
+            w = new Written(s, perBackend(s));
+            written = w;
+        }
+        out.write(w.text, 0, w.text.length);
+        StringBuilder sb = new StringBuilder(checkFailures.size() * 70 + 256);
+        family(sb, "nflb_health_check_failures_total", "counter", "Failed checks of each checked endpoint, by check type");
+        for (Map.Entry<Probe, LongAdder> e : checkFailures.entrySet()) {
+            sb.append("nflb_health_check_failures_total{endpoint=\"");
+            escape(sb, e.getKey().endpoint()).append("\",type=\"").append(e.getKey().check().type().keyword()).append("\"} ")
+                    .append(e.getValue().sum()).append('\n');
+        }
+        byte[] tail = sb.toString().getBytes(StandardCharsets.UTF_8);
+        out.write(tail, 0, tail.length);
+        return out.toByteArray();
+    }
+
+    private record Written(Daemon.Snapshot snapshot, byte[] text) {
+    }
+
+    private volatile Written written;
+
+    private static byte[] perBackend(Daemon.Snapshot s) {
         StringBuilder sb = new StringBuilder(s.backends().size() * 400 + 1024);
         family(sb, "nflb_backend_up", "gauge", "1 when the backend takes new connections (state up), else 0");
         for (Daemon.BackendView b : s.backends()) {
@@ -180,15 +205,7 @@ public final class Metrics {
         family(sb, "nflb_backend_first_packet_bytes_total", "counter",
                 "Bytes of the first packet of each new connection to the backend (the nat rules see no more)");
         for (var t : s.traffic()) traffic(sb, "nflb_backend_first_packet_bytes_total", t.service(), t.endpoint()).append(t.bytes()).append('\n');
-        family(sb, "nflb_health_check_failures_total", "counter", "Failed checks of each checked endpoint, by check type");
-        for (Map.Entry<Probe, LongAdder> e : checkFailures.entrySet()) {
-            sb.append("nflb_health_check_failures_total{endpoint=\"");
-            escape(sb, e.getKey().endpoint()).append("\",type=\"").append(e.getKey().check().type().keyword()).append("\"} ")
-                    .append(e.getValue().sum()).append('\n');
-        }
-        byte[] tail = sb.toString().getBytes(StandardCharsets.UTF_8);
-        out.write(tail, 0, tail.length);
-        return out.toByteArray();
+        return sb.toString().getBytes(StandardCharsets.UTF_8);
     }
 
     private static void family(StringBuilder sb, String name, String type, String help) {
