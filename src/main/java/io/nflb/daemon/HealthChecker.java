@@ -215,7 +215,9 @@ public final class HealthChecker implements AutoCloseable {
         }
         SocketChannel ch;
         try {
-            ch = SocketChannel.open();
+            // An IPv4 socket for an IPv4 endpoint: the default dual-stack socket would go through IPv6's code with a mapped address.
+            ch = SocketChannel.open(e.probe.address().family() == io.nflb.model.IpAddress.Family.V4
+                    ? java.net.StandardProtocolFamily.INET : java.net.StandardProtocolFamily.INET6);
             ch.configureBlocking(false);
             // A check every 2 s per endpoint would otherwise pile up TIME_WAIT sockets: close with a reset.
             ch.setOption(StandardSocketOptions.SO_LINGER, 0);
