@@ -221,6 +221,9 @@ public final class HealthChecker implements AutoCloseable {
             ch.configureBlocking(false);
             // A check every 2 s per endpoint would otherwise pile up TIME_WAIT sockets: close with a reset.
             ch.setOption(StandardSocketOptions.SO_LINGER, 0);
+            // As HAProxy does for plain tcp checks: without quick ACKs the kernel holds back the handshake's last
+            // ACK, and the reset on close comes first, so the backend never builds (or accepts) a connection.
+            if (e.probe.check().type() == HealthCheck.Type.TCP) ch.setOption(jdk.net.ExtendedSocketOptions.TCP_QUICKACK, false);
         } catch (IOException ex) {
             // No local resources (file descriptors): not the backend's fault, so no result.
             skipped.incrementAndGet();
