@@ -97,25 +97,39 @@ public final class DaemonBench {
         return y.toString();
     }
 
+    /**
+     * CPU over {@code seconds}, in 5 windows: the machine is shared, and the kernel charges network work of other
+     * namespaces' traffic to whichever process runs, so the median window is the figure; all five are reported.
+     */
     private void steady(Daemon d, String what, int goalPercent, int seconds) throws Exception {
-        long[] before = d.cpu();
-        long start = System.nanoTime();
+        List<double[]> windows = new ArrayList<>();
         int maxThreads = 0;
-        long end = start + Duration.ofSeconds(seconds).toNanos();
-        while (System.nanoTime() < end) {
-            maxThreads = Math.max(maxThreads, d.threads());
-            Thread.sleep(500);
+        long[] first = d.cpu();
+        long begin = System.nanoTime();
+        for (int w = 0; w < 5; w++) {
+            long[] before = d.cpu();
+            long start = System.nanoTime();
+            long end = start + Duration.ofSeconds(seconds).toNanos() / 5;
+            while (System.nanoTime() < end) {
+                maxThreads = Math.max(maxThreads, d.threads());
+                Thread.sleep(500);
+            }
+            long[] after = d.cpu();
+            double secs = (System.nanoTime() - start) / 1e9;
+            windows.add(new double[] {100.0 * (after[0] - before[0]) / TICKS / secs, 100.0 * (after[2] - before[2]) / TICKS / secs});
         }
-        long[] after = d.cpu();
-        double secs = (System.nanoTime() - start) / 1e9;
-        double own = 100.0 * (after[0] - before[0]) / TICKS / secs;
-        double children = 100.0 * (after[1] - before[1]) / TICKS / secs;
-        double user = 100.0 * (after[2] - before[2]) / TICKS / secs;
+        // nft's share lands when a sample's process is reaped, in whichever window: counted over the whole time.
+        double children = 100.0 * (d.cpu()[1] - first[1]) / TICKS / ((System.nanoTime() - begin) / 1e9);
+        List<double[]> sorted = new ArrayList<>(windows);
+        sorted.sort(java.util.Comparator.comparingDouble(x -> x[0]));
+        double[] median = sorted.get(2);
+        StringBuilder all = new StringBuilder();
+        for (double[] w : windows) all.append(all.length() > 0 ? ", " : "").append(String.format(Locale.ROOT, "%.1f", w[0]));
         boolean up = d.metrics().contains("nflb_service_rejecting{service=\"svc-999\"} 0");
-        row(what, String.format(Locale.ROOT, "%.1f%% of one core (JVM: %.1f%% user, %.1f%% system, which includes the kernel's TCP work for"
-                        + " the connects) + %.1f%% (nft it runs for the counter samples); %d threads max; %d MB RSS",
-                own, user, own - user, children, maxThreads, d.rssMb()), "<= " + goalPercent + "% of one core; <= 64 threads",
-                own + children <= goalPercent && maxThreads <= 64 && up);
+        row(what, String.format(Locale.ROOT, "%.1f%% of one core: the JVM %.1f%% (median of 5 windows of %d s: %s%%; %.1f%% user, %.1f%% system,"
+                        + " the kernel's TCP work for the connects) + %.1f%% for the nft it runs for counter samples; %d threads max; %d MB RSS",
+                median[0] + children, median[0], seconds / 5, all, median[1], median[0] - median[1], children, maxThreads, d.rssMb()),
+                "<= " + goalPercent + "% of one core; <= 64 threads", median[0] + children <= goalPercent && maxThreads <= 64 && up);
     }
 
     /**
