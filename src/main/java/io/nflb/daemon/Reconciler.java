@@ -84,7 +84,10 @@ public final class Reconciler {
         for (BackendKey key : keys) {
             BackendState s = states.get(key);
             boolean usable = s.usable();
-            if (s.record(ok)) flips.add(new Flip(key, s.status()));
+            BackendState.Status before = s.status();
+            s.record(ok);
+            // A drained or disabled backend's checks still count, but its status (what the operator set) stays.
+            if (s.status() != before) flips.add(new Flip(key, s.status()));
             if (s.usable() != usable) version++;
         }
         return flips;
@@ -155,14 +158,18 @@ public final class Reconciler {
      */
     public Dataplane.Outcome reload(Config next, Runnable commit) {
         synchronized (kernel) {
-            Plan plan;
+            Map<BackendKey, BackendState> carried;
+            Map<PlanKey, ServicePlan> known;
             synchronized (this) {
                 if (next.backend() != config.backend()) {
                     throw new IllegalArgumentException("backend changed from " + config.backend().keyword() + " to "
                             + next.backend().keyword() + "; that needs a restart");
                 }
-                plan = plan(next, states(next, states, false));
+                carried = states(next, states, false); // copies: planning them needs no lock
+                known = lastPlans;
             }
+            Map<PlanKey, ServicePlan> made = new HashMap<>();
+            Plan plan = plan(next, carried, known, made);
             Dataplane.Outcome o = dataplane.apply(plan);
             long v;
             synchronized (this) {
@@ -172,7 +179,7 @@ public final class Reconciler {
                 users = users(next);
                 version++;
                 v = version;
-                lastPlans = Map.of();
+                lastPlans = made;
             }
             commit.run();
             Plan before = applied;
@@ -211,24 +218,26 @@ public final class Reconciler {
 
     /** The plan the kernel should have now: each service with only its usable backends. */
     public synchronized Plan plan() {
-        return plan(config, states);
+        Map<PlanKey, ServicePlan> next = new HashMap<>();
+        Plan p = plan(config, states, lastPlans, next);
+        lastPlans = next;
+        return p;
     }
 
-    private Plan plan(Config c, Map<BackendKey, BackendState> st) {
+    /** {@code known}: the plans made last time, reused for unchanged services; {@code made} gets this time's. */
+    private static Plan plan(Config c, Map<BackendKey, BackendState> st, Map<PlanKey, ServicePlan> known, Map<PlanKey, ServicePlan> made) {
         List<ServicePlan> services = new ArrayList<>();
-        Map<PlanKey, ServicePlan> next = new HashMap<>();
         for (Service service : c.services()) {
             List<Backend> usable = new ArrayList<>();
             for (Backend b : service.backends()) if (st.get(key(service, b)).usable()) usable.add(b);
             // The same service with the same usable backends gets the same plan object: no maglev table is
             // computed again, and the nft renderer knows it unchanged by identity.
             PlanKey key = new PlanKey(service, usable);
-            ServicePlan sp = lastPlans.get(key);
+            ServicePlan sp = known.get(key);
             if (sp == null) sp = usable.isEmpty() ? ServicePlan.rejecting(service) : Planner.plan(service.withBackends(usable));
-            next.put(key, sp);
+            made.put(key, sp);
             services.add(sp);
         }
-        if (c == config) lastPlans = next;
         return new Plan(services, c.firewall(), Plan.probed(c));
     }
 
