@@ -166,7 +166,10 @@ class DaemonOpsLabTest {
             try (io.nflb.daemon.WebServer web = io.nflb.daemon.WebServer.start(new java.net.InetSocketAddress("127.0.0.1", 0), d)) {
                 String url = "http://127.0.0.1:" + web.address().getPort() + "/";
                 String dom = chromiumAt(Exec.host(), dir, url, "--dump-dom").stdout();
-                Files.writeString(Path.of("target", "status-1000.html"), dom);
+                Path artifacts = Path.of("target", "test-artifacts").toAbsolutePath();
+                Files.createDirectories(artifacts);
+                Files.writeString(artifacts.resolve("status-page-1000.html"), dom);
+                chromiumAt(Exec.host(), dir, url, "--screenshot=" + artifacts.resolve("status-page-1000.png"), "--window-size=1280,1000");
                 assertThat(dom).contains("data-loaded=\"true\"", "<input id=\"filter\"", "800 more services: use the filter");
                 int first = dom.indexOf("<section class=\"service\"");
                 assertThat(dom.substring(first, first + 120)).as("refusing first").contains("data-service=\"svc-700\" data-rejecting=\"true\"");
