@@ -338,6 +338,18 @@ class DaemonLimitsTest {
         assertThat(kernel.rules()).contains("REJECT --reject-with tcp-reset");
     }
 
+    @Test
+    void aDeadConfirmTimerIsSaidOnceAndShownInTheMetricsUntilItIsSettled() throws Exception {
+        Daemon d = small();
+        String problem = "WARNING: generation 2 waits for `nflb confirm`, but its rollback timer (pid 4242) is gone";
+        d.confirmTimer(java.util.Optional.of(problem));
+        d.confirmTimer(java.util.Optional.of(problem));
+        assertThat(d.metrics().scrape()).contains("nflb_confirm_timer_dead 1.0");
+        assertThat(d.events()).extracting(Events.Event::message).filteredOn(problem::equals).hasSize(1);
+        d.confirmTimer(java.util.Optional.empty());
+        assertThat(d.metrics().scrape()).contains("nflb_confirm_timer_dead 0.0");
+    }
+
     static final String SMALL = """
             backend: iptables
             services:
