@@ -107,7 +107,14 @@ class DaemonOpsLabTest {
                 assertThat(shot).exists();
                 assertThat(Files.size(shot)).isGreaterThan(10_000);
 
+                // The counters are sampled, not read per scrape: wait for a sample that has the connections made above.
                 String metrics = httpGet(topology, "http://" + WEB + "/metrics");
+                long countersBy = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+                while (!java.util.regex.Pattern.compile("nflb_backend_connections_total\\{backend=\"192.168.2.4:80\",service=\"web\"} [1-9]")
+                        .matcher(metrics).find() && System.nanoTime() < countersBy) {
+                    Thread.sleep(300);
+                    metrics = httpGet(topology, "http://" + WEB + "/metrics");
+                }
                 assertThat(metrics).startsWith("200\n")
                         .contains("nflb_backend_up{backend=\"192.168.2.2:80\",service=\"web\"} 1")
                         .contains("nflb_backend_state{backend=\"192.168.2.3:80\",service=\"web\",state=\"up\"} 1")
