@@ -38,6 +38,34 @@ public final class IptablesDataplane implements Dataplane {
         return "iptables";
     }
 
+    /**
+     * What iptables would refuse in a valid config: two services or backends whose shortened chain names (or
+     * hashlimit table names) come out the same. Said before anything is applied, at the second of each pair.
+     */
+    public static List<io.nflb.model.Refusal> refusals(io.nflb.model.Config config) {
+        List<io.nflb.model.Refusal> out = new ArrayList<>();
+        java.util.Map<String, String> owners = new java.util.HashMap<>();
+        for (Service s : config.services()) {
+            List<String[]> names = new ArrayList<>();
+            names.add(new String[] {IptablesNames.service(s.name()), null});
+            s.limits().ifPresent(l -> {
+                names.add(new String[] {IptablesNames.limits(s.name()), null});
+                if (l.perSourceRate().isPresent()) names.add(new String[] {IptablesNames.hashlimit(s.name()), null});
+            });
+            for (io.nflb.model.Backend b : s.backends()) names.add(new String[] {IptablesNames.backend(s.name(), b.endpoint()), b.endpoint()});
+            for (String[] n : names) {
+                String who = "service '" + s.name() + "'" + (n[1] == null ? "" : " backend " + n[1]);
+                String first = owners.putIfAbsent(n[0], who);
+                if (first == null || first.equals(who)) continue;
+                String message = "iptables would name " + who + " and " + first + " the same (" + n[0]
+                        + ", shortened to fit iptables' limit); rename the service, or use 'backend: nftables'";
+                out.add(n[1] == null ? io.nflb.model.Refusal.ofService(s.name(), message)
+                        : io.nflb.model.Refusal.ofBackend(s.name(), n[1], message));
+            }
+        }
+        return out;
+    }
+
     @Override
     public String plan(Plan plan, boolean live) {
         StringBuilder sb = new StringBuilder();
@@ -82,6 +110,12 @@ public final class IptablesDataplane implements Dataplane {
         }
         boolean changed = !summary.isEmpty();
         return new Outcome(changed, sent.toString(), changed ? String.join("; ", summary) : "iptables: already up to date");
+    }
+
+    /** Every apply already diffs against iptables-save: a transaction that is not empty is a repair. */
+    @Override
+    public Outcome verify(Plan plan) {
+        return apply(plan);
     }
 
     @Override

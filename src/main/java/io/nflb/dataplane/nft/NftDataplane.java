@@ -63,6 +63,17 @@ public final class NftDataplane implements Dataplane {
                 + (System.nanoTime() - start) / 1_000_000 + " ms");
     }
 
+    /** A verified apply: the table is listed; a missing, foreign-edited or different one is put right. */
+    @Override
+    public synchronized Outcome verify(Plan plan) {
+        long start = System.nanoTime();
+        NftKernel.NftTransaction r = kernel.apply(renderer.render(plan));
+        verifiedAt = start;
+        String how = !r.changed() ? "as wanted" : r.incremental() ? "repaired by difference" : "table replaced";
+        return new Outcome(r.changed(), r.text(), "nftables: " + how + (r.reason().isEmpty() ? "" : " (" + r.reason() + ")")
+                + " in " + (System.nanoTime() - start) / 1_000_000 + " ms");
+    }
+
     @Override
     public List<String> enableForwarding(List<Service> services) {
         return exec == null ? List.of() : Forwarding.ensureFor(exec, services);

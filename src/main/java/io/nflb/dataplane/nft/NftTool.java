@@ -39,8 +39,12 @@ public interface NftTool {
     /** The installed nft, in whatever namespace {@code exec} runs in. */
     final class Real implements NftTool {
 
-        /** A line longer than this goes through {@code nft -f}: interactive input is for small partial syncs. */
-        private static final int SESSION_MAX = 64 * 1024;
+        /**
+         * A line longer than this goes through {@code nft -f}: interactive input is for small partial syncs. nft -i
+         * runs an unterminated last line at end of input, so a daemon killed while writing a longer line could
+         * commit a prefix of its transaction; a line within PIPE_BUF (4096) goes into the pipe in one write.
+         */
+        private static final int SESSION_MAX = 4000;
         private static final Duration SESSION_TIMEOUT = Duration.ofSeconds(10);
 
         private final Exec exec;
