@@ -2,6 +2,7 @@ package io.nflb.daemon;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.net.SocketException;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
 import java.nio.ByteBuffer;
@@ -41,17 +42,8 @@ public final class ControlClient {
     public static Answer ask(Path socket, String request, Duration timeout) throws IOException {
         if (request.indexOf('\n') >= 0) throw new IllegalArgumentException("a request is one line");
         long deadline = System.nanoTime() + timeout.toNanos();
-        try (SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX); Selector selector = Selector.open()) {
-            ch.configureBlocking(false);
-            if (!ch.connect(UnixDomainSocketAddress.of(socket))) {
-                SelectionKey k = ch.register(selector, SelectionKey.OP_CONNECT);
-                long connectBy = Math.min(deadline, System.nanoTime() + CONNECT_TIMEOUT.toNanos());
-                while (!ch.finishConnect()) {
-                    await(selector, connectBy, "connecting to " + socket);
-                }
-                k.cancel();
-                selector.selectNow();
-            }
+        try (SocketChannel ch = connect(socket, Math.min(deadline, System.nanoTime() + CONNECT_TIMEOUT.toNanos()));
+             Selector selector = Selector.open()) {
             ByteBuffer out = ByteBuffer.wrap((request + "\n").getBytes(StandardCharsets.UTF_8));
             SelectionKey key = ch.register(selector, SelectionKey.OP_WRITE);
             while (out.hasRemaining()) {
@@ -76,6 +68,42 @@ public final class ControlClient {
             String head = nl < 0 ? text : text.substring(0, nl);
             if (!head.equals("ok") && !head.equals("error")) throw new IOException("no nflb answer on " + socket + ": '" + head + "'");
             return new Answer(head.equals("ok"), nl < 0 ? "" : text.substring(nl + 1));
+        }
+    }
+
+    /**
+     * A connected, non-blocking channel. A Unix socket's connect does not wait for room in the daemon's backlog: it
+     * fails at once with EAGAIN while the daemon is busy accepting others, so it is tried again until {@code by}.
+     */
+    private static SocketChannel connect(Path socket, long by) throws IOException {
+        while (true) {
+            SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX);
+            try {
+                ch.configureBlocking(false); // a blocking connect would wait for room in the backlog without end
+                boolean connected = ch.connect(UnixDomainSocketAddress.of(socket));
+                while (!connected) {
+                    if (System.nanoTime() > by) throw new IOException("no answer in time while connecting to " + socket);
+                    Thread.sleep(10);
+                    connected = ch.finishConnect();
+                }
+                return ch;
+            } catch (InterruptedException e) {
+                ch.close();
+                Thread.currentThread().interrupt();
+                throw new IOException("interrupted while connecting to " + socket, e);
+            } catch (SocketException busy) {
+                ch.close();
+                if (!"Resource temporarily unavailable".equals(busy.getMessage()) || System.nanoTime() > by) throw busy;
+                try {
+                    Thread.sleep(10);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new IOException("interrupted while connecting to " + socket, e);
+                }
+            } catch (IOException | RuntimeException e) {
+                ch.close();
+                throw e;
+            }
         }
     }
 

@@ -105,7 +105,7 @@ public final class ControlSocket implements AutoCloseable {
             Files.delete(path);
         }
         ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
-        server.bind(UnixDomainSocketAddress.of(path), 64);
+        server.bind(UnixDomainSocketAddress.of(path), 512); // above the connection cap: a burst queues, it is not refused
         Files.setPosixFilePermissions(path, PosixFilePermissions.fromString("rw-------"));
         try {
             return new ControlSocket(path, server);
