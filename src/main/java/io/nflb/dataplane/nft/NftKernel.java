@@ -24,8 +24,9 @@ import java.util.Optional;
  * Trusting the cache is checked for free: every write also swaps a random generation token in set
  * {@code gen}, and a partial sync deletes the token it expects. When anyone else replaced or deleted the
  * table, that delete fails, so the whole transaction does, and the update falls back to a verified apply.
- * nft fetches every chain and stateful object of the ruleset before each command, so a partial sync costs
- * in proportion to those (not to map elements): the renderer keeps them few.
+ * nft fetches every chain and stateful object of the ruleset before each command, so a partial sync through
+ * nft costs in proportion to those (not to map elements): the renderer keeps them few, and partial syncs go
+ * over netlink ({@link NftNetlinkWriter}), which costs the same whatever the ruleset, where that works.
  * <p>
  * What {@code status} needs (counters per backend, services refused) is read as structured data
  * ({@code nft -j}), with the names the renderer gave the objects recognised by {@link NftNames}.
@@ -46,9 +47,9 @@ public final class NftKernel {
         this(NftTool.of(exec));
     }
 
-    /** Partial syncs through nft. */
+    /** Partial syncs over netlink where that works, else through nft. */
     public NftKernel(NftTool tool) {
-        this(tool, new NftWriter.Text(tool));
+        this(tool, new NftNetlinkWriter(tool));
     }
 
     NftKernel(NftTool tool, NftWriter writer) {

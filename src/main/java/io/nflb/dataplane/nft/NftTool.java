@@ -28,6 +28,14 @@ public interface NftTool {
     /** {@code nft -j list maps inet} or {@code nft -j list sets inet} ({@code what}: "maps" or "sets"). */
     String listJson(String what);
 
+    /**
+     * A netlink socket to nf_tables where this tool's nft runs (its network namespace), for writes that skip nft.
+     * Throws when there is none.
+     */
+    default NftNetlinkChannel netlink() throws IOException {
+        throw new IOException("no netlink socket beside this nft");
+    }
+
     /** Ends whatever the tool keeps running. */
     default void close() {
     }
@@ -91,6 +99,12 @@ public interface NftTool {
                 closeSession();
                 return transaction(script);
             }
+        }
+
+        /** A socket in the namespace the Exec runs in; an answer not there within {@link #SESSION_TIMEOUT} is a failure. */
+        @Override
+        public NftNetlinkChannel netlink() throws IOException {
+            return NetlinkSocket.open(exec.netns(), SESSION_TIMEOUT);
         }
 
         @Override
