@@ -12,7 +12,6 @@ import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
@@ -377,10 +376,5 @@ final class NftRenderCache {
 
     private static NftState empty() {
         return new NftState(Map.of(), Map.of(), Map.of());
-    }
-
-    @Override
-    public String toString() {
-        return "NftRenderCache(" + entries.size() + " services" + (Objects.isNull(last) ? ", nothing rendered)" : ")");
     }
 }

@@ -61,7 +61,7 @@ public interface NftTool {
 
         @Override
         public Exec.Result transaction(String script) {
-            return exec.run(List.of("nft", "-f", "/dev/stdin"), script, Exec.DEFAULT_TIMEOUT);
+            return exec.run(List.of("nft", "-f", "/dev/stdin"), script, Exec.timeoutFor(script));
         }
 
         /**
@@ -107,9 +107,12 @@ public interface NftTool {
             return NetlinkSocket.open(exec.netns(), SESSION_TIMEOUT);
         }
 
+        /** Listing 100,000 round-robin services takes nft over a minute on 2 cores. */
+        private static final Duration LIST_TIMEOUT = Duration.ofMinutes(10);
+
         @Override
         public Optional<String> listTable() {
-            Exec.Result r = exec.run(List.of("nft", "-s", "list", "table", NftNames.FAMILY, NftNames.TABLE));
+            Exec.Result r = exec.run(List.of("nft", "-s", "list", "table", NftNames.FAMILY, NftNames.TABLE), null, LIST_TIMEOUT);
             if (r.ok()) return Optional.of(r.stdout());
             if (r.stderr().contains("No such file or directory")) return Optional.empty();
             throw new Exec.ExecException(r.describeFailure(), null);

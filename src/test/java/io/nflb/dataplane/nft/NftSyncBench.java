@@ -13,7 +13,6 @@ import io.nflb.model.Snat;
 import io.nflb.plan.Plan;
 import io.nflb.plan.Planner;
 import io.nflb.plan.ServicePlan;
-import io.nflb.testing.Netns;
 
 import java.io.IOException;
 import java.io.PrintStream;
@@ -35,7 +34,7 @@ import java.util.function.Supplier;
  * difference) next to what the whole-table path costs (render everything, compare the two tables); a full
  * apply into an empty kernel with the heap it leaves and the heap pools' peaks during it. N services x 10
  * backends on their own addresses, one scheduler for all; the changed service is N/2. Plans are built from
- * model records (no YAML: phase B makes that fast). Every kernel step runs in a throw-away namespace nflb-t-*.
+ * model records (no YAML: phase B makes that fast). Every kernel step runs in a throw-away namespace nflb-bench-*.
  * Writes one line per measurement to the raw file (with the load average at that moment) and a Markdown row per N.
  * Lives beside NftKernel: it drives NftRenderCache and NftKernel as NftDataplane does, with both writers on one
  * kernel, which the public dataplane does not offer.
@@ -58,8 +57,8 @@ public final class NftSyncBench {
                     ManagementFactory.getRuntimeMXBean().getInputArguments(), Runtime.getRuntime().maxMemory() >> 20);
             System.out.println("| services (" + args[1] + ") | chains | full apply (ms) | heap after (MB) | heap pools' peak (MB) "
                     + "| unchanged (ms) | one change, nft -i (ms) | one change, netlink (ms) | of which in process (ms) "
-                    + "| whole-table path in process (ms) | load |");
-            System.out.println("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |");
+                    + "| elements only, netlink (ms) | whole-table path in process (ms) | load |");
+            System.out.println("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |");
             for (int n : sizes) row(out, scheduler, n);
         }
     }
@@ -71,7 +70,8 @@ public final class NftSyncBench {
     }
 
     /**
-     * Service i; variant 1: an 11th backend, 2: no 10th, 3: the first backend weighs 2. Services 0 and 1 have 9 and
+     * Service i; variant 1: an 11th backend, 2: no 10th, 3: the first backend weighs 2, 4: the first backend is
+     * another (the slot count stays: map elements only, no rule or jump changes). Services 0 and 1 have 9 and
      * 11 backends, as any config with varied backend counts has: random's shared chain and map for those slot
      * counts then exist, and a change of the measured service's slot count only moves elements.
      */
@@ -81,7 +81,7 @@ public final class NftSyncBench {
         List<Backend> backends = new ArrayList<>(count);
         for (int b = 0; b < count; b++) {
             int k = i * (BACKENDS + 1) + b;
-            String a = "10." + (200 + k / 62500 % 50) + "." + (k / 250 % 250) + "." + (k % 250 + 1);
+            String a = variant == 4 && b == 0 ? "10.250.0.1" : "10." + (200 + k / 62500 % 50) + "." + (k / 250 % 250) + "." + (k % 250 + 1);
             backends.add(new Backend(IpAddress.parse(a).orElseThrow(), 80, variant == 3 && b == 0 ? 2 : 1));
         }
         String vip = "10." + (100 + i / 65536) + "." + (i / 256 % 256) + "." + (i % 256);
@@ -123,6 +123,8 @@ public final class NftSyncBench {
         Plan base = plan(scheduler, n, changed, 0);
         Plan[] variants = {sharing(base, plan(scheduler, n, changed, 1), changed), sharing(base, plan(scheduler, n, changed, 2), changed),
                 sharing(base, plan(scheduler, n, changed, 3), changed)};
+        Plan replaced = sharing(base, plan(scheduler, n, changed, 4), changed);
+        List<Double> elementsOnly = new ArrayList<>();
         String[] names = {"added", "removed", "reweighted"};
         int reps = n >= 100_000 ? 3 : 5;
         List<Double> text = new ArrayList<>();
@@ -134,8 +136,11 @@ public final class NftSyncBench {
         long peak;
         int chains;
         long fallbacks;
-        try (Netns ns = Netns.create("sync")) {
-            NftTool tool = NftTool.of(ns.exec());
+        // Not nflb-t-*: run-tests removes those (and kills what runs in them) when any test run starts.
+        String ns = "nflb-bench-sync-" + Long.toHexString(java.util.concurrent.ThreadLocalRandom.current().nextLong() & 0xffffffL);
+        Exec.host().check(List.of("ip", "netns", "add", ns));
+        try {
+            NftTool tool = NftTool.of(Exec.inNetns(ns));
             Switch writer = new Switch(tool);
             NftKernel kernel = new NftKernel(tool, writer);
             NftRenderCache cache = new NftRenderCache();
@@ -148,7 +153,7 @@ public final class NftSyncBench {
             if (first.incremental()) throw new IllegalStateException("not a full apply: " + first.reason());
             System.gc();
             heapAfter = ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed();
-            chains = kernel.read().orElseThrow().chains().size();
+            chains = NftRenderer.render(base).state().chains().size();
             log(raw, scheduler, n, "full apply", full, String.format(Locale.ROOT, "heap after GC %d MB, pools' peak %d MB, %d chains",
                     heapAfter >> 20, peak >> 20, chains));
             same = ms(() -> requireEmpty(kernel.update(cache.render(base))));
@@ -175,11 +180,23 @@ public final class NftSyncBench {
                     }
                 }
             }
+            // The kernel validates the whole table's jump graph after a commit that adds a jump or a NAT rule (a
+            // slot count change does both); a change of map elements alone does not make it.
+            writer.useNetlink = true;
+            for (int rep = 0; rep < reps; rep++) {
+                for (Plan p : new Plan[] {replaced, base}) {
+                    double t = ms(() -> kernel.update(cache.render(p)));
+                    elementsOnly.add(t);
+                    log(raw, scheduler, n, "netlink " + (p == base ? "back from " : "") + "backend replaced (elements only)", t, "");
+                }
+            }
             if (writer.netlink.disabled() != null) throw new IllegalStateException("netlink turned off: " + writer.netlink.disabled());
             fallbacks = writer.netlink.textFallbacks();
             log(raw, scheduler, n, "netlink syncs that went through nft instead", fallbacks, "");
             writer.close();
             kernel.close();
+        } finally {
+            Exec.host().run(List.of("ip", "netns", "del", ns));
         }
         // The whole-table path the incremental one replaces: render everything, compare two whole tables.
         NftState before = NftRenderer.render(base).state();
@@ -188,9 +205,10 @@ public final class NftSyncBench {
             whole.add(ms(() -> NftDiff.transaction(before, NftRenderer.render(variants[0]).state())));
         }
         log(raw, scheduler, n, "whole-table render+difference", median(whole), "");
-        System.out.printf(Locale.ROOT, "| %,d | %,d | %.0f | %d | %d | %.2f | %.2f | %.2f%s | %.3f | %.0f | %s |%n", n, chains, full,
+        System.out.printf(Locale.ROOT, "| %,d | %,d | %.0f | %d | %d | %.2f | %.2f | %.2f%s | %.3f | %.2f | %.0f | %s |%n", n, chains, full,
                 heapAfter >> 20, peak >> 20, same, median(text), median(netlink),
-                fallbacks == 0 ? "" : " (" + fallbacks + " of " + netlink.size() + " through nft)", median(inProcess), median(whole), load());
+                fallbacks == 0 ? "" : " (" + fallbacks + " of " + netlink.size() + " through nft)", median(inProcess),
+                median(elementsOnly), median(whole), load());
     }
 
     private static Object requireEmpty(NftKernel.NftTransaction r) {
