@@ -186,13 +186,13 @@ public final class NftCostBench {
         return o;
     }
 
-    private static double ms(Supplier<?> s) {
+    public static double ms(Supplier<?> s) {
         long t0 = System.nanoTime();
         s.get();
         return (System.nanoTime() - t0) / 1e6;
     }
 
-    static double median(List<Double> xs) {
+    public static double median(List<Double> xs) {
         List<Double> s = new ArrayList<>(xs);
         s.sort(null);
         int m = s.size() / 2;

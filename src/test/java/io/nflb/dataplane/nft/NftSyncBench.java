@@ -26,7 +26,9 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
-import java.util.function.Supplier;
+
+import static io.nflb.bench.NftCostBench.median;
+import static io.nflb.bench.NftCostBench.ms;
 
 /**
  * Issue 14, phase A: what one change costs the daemon's nft dataplane as N grows, written through nft's text
@@ -239,18 +241,5 @@ public final class NftSyncBench {
         long sum = 0;
         for (MemoryPoolMXBean p : ManagementFactory.getMemoryPoolMXBeans()) if (p.getType() == MemoryType.HEAP) sum += p.getPeakUsage().getUsed();
         return sum;
-    }
-
-    private static double ms(Supplier<?> s) {
-        long t0 = System.nanoTime();
-        s.get();
-        return (System.nanoTime() - t0) / 1e6;
-    }
-
-    static double median(List<Double> xs) {
-        List<Double> s = new ArrayList<>(xs);
-        s.sort(null);
-        int m = s.size() / 2;
-        return s.size() % 2 == 1 ? s.get(m) : (s.get(m - 1) + s.get(m)) / 2;
     }
 }
