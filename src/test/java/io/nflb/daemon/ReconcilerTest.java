@@ -264,7 +264,7 @@ class ReconcilerTest {
         r.sync();
         String good = rules();
         assertThat(r.verify().outcome().changed()).as("nothing to repair").isFalse();
-        if (language == FakeKernel.Language.IPTABLES) kernel.iptables().restore("*nat\n-F NFLB-SERVICES\nCOMMIT\n", false);
+        if (language == FakeKernel.Language.IPTABLES) kernel.iptables().restore("*nat\n-F NFLB-SERVICES\nCOMMIT\n");
         else kernel.nft().transaction("delete table inet nflb\n");
         assertThat(rules()).isNotEqualTo(good);
         Reconciler.Synced repaired = r.verify();

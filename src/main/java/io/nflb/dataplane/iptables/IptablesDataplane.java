@@ -182,17 +182,25 @@ public final class IptablesDataplane implements Dataplane {
         return IptablesExplainer.explain(plan);
     }
 
-    /** Per backend: the counters of its DNAT rule, found by the comment nflb gives it. */
+    /**
+     * Per backend: the sum of the counters of its DNAT rules, found by the comment nflb gives them (a
+     * round-robin backend has one rule per slot of the cycle, any other one rule).
+     */
     @Override
     public List<BackendTraffic> traffic() {
-        List<BackendTraffic> out = new ArrayList<>();
+        java.util.Map<List<String>, long[]> sums = new java.util.LinkedHashMap<>();
         for (IptablesKernel k : kernels) {
             for (RuleCounters c : k.counters()) {
                 if (c.comment().isEmpty() || !"DNAT".equals(IptablesDialect.target(c.rule()).orElse(""))) continue;
-                IptablesNames.parseBackendComment(c.comment().get())
-                        .ifPresent(sb -> out.add(new BackendTraffic(sb[0], sb[1], c.packets(), c.bytes())));
+                IptablesNames.parseBackendComment(c.comment().get()).ifPresent(sb -> {
+                    long[] sum = sums.computeIfAbsent(List.of(sb[0], sb[1]), key -> new long[2]);
+                    sum[0] += c.packets();
+                    sum[1] += c.bytes();
+                });
             }
         }
+        List<BackendTraffic> out = new ArrayList<>();
+        sums.forEach((key, sum) -> out.add(new BackendTraffic(key.get(0), key.get(1), sum[0], sum[1])));
         return out;
     }
 
