@@ -61,12 +61,28 @@ final class ApplyCommand implements Callable<Integer> {
         Generations g = state.generations();
         // Unconfirmed applies stacked on each other all roll back to the last state nobody had to confirm.
         int previous = g.pending().map(Generations.Pending::previous).orElse(g.current());
-        Files.createDirectories(g.dir()); // fail before the kernel changes, not after
         Dataplane dp = main.dataplanes.forKind(c.backend(), netns.exec());
-        Dataplane.Outcome outcome = dp.apply(plan);
-        int generation = g.record(configText, dp.name(), dp.plan(plan, false));
+        String rules = dp.plan(plan, false);
+        // Written before the kernel changes: a full or read-only state directory refuses the apply, not half of it.
+        Generations.Staged staged = g.stage(configText, dp.name(), rules);
+        Dataplane.Outcome outcome;
+        try {
+            outcome = dp.apply(plan);
+        } catch (RuntimeException e) {
+            g.discard(staged);
+            throw e;
+        }
+        // Only an apply that changed something is a generation: a no-op must not push real ones out of the kept few.
+        boolean same = !outcome.changed() && g.sameAsCurrent(dp.name(), rules) && g.pending().isEmpty();
+        int generation;
+        if (same) {
+            g.discard(staged);
+            generation = g.current();
+        } else {
+            generation = g.commit(staged);
+        }
         // A plain apply settles whatever an earlier --confirm was waiting for: its timer must not undo this one.
-        g.claimPending(Optional.empty());
+        if (!same) g.claimPending(Optional.empty());
         if (verbose && outcome.changed()) System.out.print(outcome.sent());
         System.out.println(outcome.summary());
         dp.enableForwarding(c.services()).forEach(System.out::println);
@@ -76,11 +92,19 @@ final class ApplyCommand implements Callable<Integer> {
         if (c.ha().isPresent()) {
             for (String w : io.nflb.ha.HaChecks.warnings(c, io.nflb.ha.HaChecks.read(netns.exec(), c))) System.err.println("nflb: warning: ha: " + w);
         }
+        if (same) {
+            System.out.println("nothing changed: generation " + generation + " in " + g.dir() + " stays current");
+            if (confirmWithin.isPresent()) System.out.println("nothing to confirm: the rules are those of generation " + generation);
+            return Main.OK;
+        }
         System.out.println("generation " + generation + " recorded in " + g.dir());
         if (confirmWithin.isPresent()) {
             String token = java.util.HexFormat.of().formatHex(java.security.SecureRandom.getSeed(8));
-            g.setPending(new Generations.Pending(token, generation, previous));
+            long deadline = System.currentTimeMillis() + confirmWithin.get().toMillis();
+            Generations.Pending pending = new Generations.Pending(token, generation, previous, 0, deadline);
+            g.setPending(pending);
             long pid = SafeApply.startTimer(g, token, confirmWithin.get(), Optional.ofNullable(netns.netns));
+            g.setPending(pending.withTimer(pid)); // so status, confirm and the daemon can tell whether it still runs
             System.out.println("run `nflb confirm` within " + confirm + ", or nflb's rules go back to "
                     + (previous == 0 ? "none (generation 0)" : "generation " + previous) + " (timer pid " + pid + ")");
         }

@@ -2,6 +2,7 @@ package io.nflb.cli;
 
 import io.nflb.config.ConfigException;
 import io.nflb.config.ConfigLoader;
+import io.nflb.dataplane.Dataplanes;
 import io.nflb.model.Config;
 import picocli.CommandLine.Option;
 
@@ -14,7 +15,12 @@ final class ConfigOption {
             description = "The nflb.yaml to read (default: ${DEFAULT-VALUE}).")
     Path file;
 
+    /** The config, with what the rule languages would refuse reported as config errors: validate says what apply would. */
     Config load() throws ConfigException {
-        return ConfigLoader.load(file);
+        return load(file);
+    }
+
+    static Config load(Path file) throws ConfigException {
+        return ConfigLoader.load(file, Dataplanes::refusals);
     }
 }

@@ -16,6 +16,7 @@ final class ConfirmCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         Generations g = state.generations();
+        SafeApply.deadTimer(g).ifPresent(w -> System.err.println("nflb: " + w));
         Optional<Generations.Pending> p = g.claimPending(Optional.empty());
         if (p.isEmpty()) {
             System.out.println("nothing waits for confirmation (current generation: " + g.current() + ")");

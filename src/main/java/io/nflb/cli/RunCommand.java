@@ -1,13 +1,10 @@
 package io.nflb.cli;
 
 import io.nflb.config.ConfigException;
-import io.nflb.config.ConfigLoader;
 import io.nflb.daemon.ControlSocket;
 import io.nflb.daemon.Daemon;
-import io.nflb.daemon.HealthChecks;
 import io.nflb.daemon.WebServer;
 import io.nflb.dataplane.Dataplane;
-import io.nflb.host.Exec;
 import io.nflb.model.Config;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -22,15 +19,18 @@ import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
 
 @Command(name = "run", description = {
         "Run the daemon in the foreground: apply the config, then keep the rules in step with the backends' health.",
         "Every backend is checked; failing ones are taken out of the rules and put back when they recover. "
-                + "SIGHUP (or `nflb reload`) re-reads the file; an invalid file is refused and the running rules stay. "
+                + "`nflb reload` (or SIGHUP) re-reads the file; an invalid file is refused and the running rules stay. "
                 + "On exit the rules stay in the kernel unless --cleanup-on-exit.",
         "The status page and Prometheus metrics are served on --listen (default 127.0.0.1:9140)."})
 final class RunCommand implements Callable<Integer> {
@@ -46,6 +46,9 @@ final class RunCommand implements Callable<Integer> {
     @Mixin
     NetnsOption netns;
 
+    @Mixin
+    StateDirOption state;
+
     @Option(names = "--cleanup-on-exit", description = "Remove nflb's rules when stopping (default: leave them, fail-static).")
     boolean cleanupOnExit;
 
@@ -54,7 +57,7 @@ final class RunCommand implements Callable<Integer> {
     Path pidFile;
 
     @Option(names = "--socket", paramLabel = "FILE", defaultValue = DEFAULT_SOCKET,
-            description = "The control socket for `nflb backend drain|enable|disable` and `nflb status`; root only (default: ${DEFAULT-VALUE}).")
+            description = "The control socket for `nflb backend drain|enable|disable`, `nflb status` and `nflb reload`; root only (default: ${DEFAULT-VALUE}).")
     Path socket;
 
     @Option(names = "--listen", paramLabel = "HOST:PORT", defaultValue = WebServer.DEFAULT_ADDRESS,
@@ -76,6 +79,8 @@ final class RunCommand implements Callable<Integer> {
     Path haState;
 
     static final String DEFAULT_SOCKET = "/run/nflb/nflb.sock";
+    /** How often the daemon looks at an `apply --confirm` waiting in --state-dir. */
+    static final Duration CONFIRM_WATCH = Duration.ofSeconds(10);
 
     private final CountDownLatch stopped = new CountDownLatch(1);
 
@@ -84,38 +89,101 @@ final class RunCommand implements Callable<Integer> {
         Config c = config.load();
         InetSocketAddress web = listen.equals("off") ? null : parseListen();
         if (sampleEveryMillis < 100) throw new Main.UsageException("--sample-every-ms must be at least 100");
-        Dataplane dataplane = main.dataplanes.forKind(c.backend(), netns.exec());
-        Daemon daemon = new Daemon(dataplane, c, new HealthChecks(Exec.host()), netns.exec(), Duration.ofMillis(sampleEveryMillis));
+        // Everything that can be refused is refused before the kernel is touched: the pid file, the port, the socket.
         writePidFile();
-        Dataplane.Outcome started = daemon.start();
-        log.info("started with {}: {}", config.file, started.changed() ? started.summary() : "the rules in the kernel were already right; adopted them");
-        dataplane.enableForwarding(c.services()).forEach(log::info);
-        if (netns.netns != null && !c.services().isEmpty()) {
-            log.warn("--netns moves only the kernel tools; health checks run from this process's own namespace"
-                    + " (run the daemon itself with `ip netns exec {} nflb run` to check from there)", netns.netns);
-        }
-        io.nflb.ha.Supervisor supervisor = c.ha().isPresent() ? startHa(c, daemon) : null;
-        ControlSocket control = ControlSocket.open(socket, daemon);
-        log.info("control socket {}", socket);
         WebServer server = null;
-        if (web != null) {
-            server = WebServer.start(web, daemon);
-            InetSocketAddress at = server.address();
-            log.info("status page http://{}:{}/ and metrics at /metrics", at.getHostString(), at.getPort());
+        ControlSocket control = null;
+        Daemon daemon = null;
+        Dataplane dataplane = null;
+        io.nflb.ha.Supervisor supervisor = null;
+        boolean running = false;
+        try {
+            if (web != null) {
+                try {
+                    server = WebServer.bind(web);
+                } catch (IOException e) {
+                    throw new IllegalStateException("cannot listen on " + listen + " (" + e.getMessage() + "); use --listen");
+                }
+            }
+            try {
+                control = ControlSocket.bind(socket);
+            } catch (IOException e) {
+                throw new IllegalStateException("cannot open the control socket " + socket + ": " + e.getMessage());
+            }
+            dataplane = main.dataplanes.forKind(c.backend(), netns.exec());
+            daemon = new Daemon(dataplane, c, null, netns.exec(), Duration.ofMillis(sampleEveryMillis));
+            Dataplane.Outcome started = daemon.start();
+            log.info("started with {}: {}", config.file, started.changed() ? started.summary() : "the rules in the kernel were already right; adopted them");
+            dataplane.enableForwarding(c.services()).forEach(log::info);
+            if (netns.netns != null && !c.services().isEmpty()) {
+                log.warn("--netns moves only the kernel tools; health checks run from this process's own namespace"
+                        + " (run the daemon itself with `ip netns exec {} nflb run` to check from there)", netns.netns);
+            }
+            if (c.ha().isPresent()) supervisor = startHa(c, daemon);
+            Daemon d = daemon;
+            Dataplane dp = dataplane;
+            control.serve(daemon, () -> reload(d, dp));
+            log.info("control socket {}", socket);
+            if (server != null) {
+                server.serve(daemon);
+                InetSocketAddress at = server.address();
+                log.info("status page http://{}:{}/ and metrics at /metrics", at.getHostString(), at.getPort());
+            }
+            running = true;
+        } finally {
+            if (!running) {
+                if (supervisor != null) supervisor.close();
+                if (daemon != null) daemon.close();
+                if (control != null) control.close();
+                if (server != null) server.close();
+                if (dataplane != null) dataplane.close();
+                deletePidFile();
+            }
         }
 
-        // One reload at a time, off the signal thread; a burst of SIGHUPs queues up and each re-reads the file.
-        ExecutorService reloads = Executors.newSingleThreadExecutor(r -> {
+        // One reload at a time, off the signal thread; while one waits, more SIGHUPs add nothing (it re-reads the file).
+        ThreadPoolExecutor reloads = new ThreadPoolExecutor(1, 1, 0, TimeUnit.SECONDS, new ArrayBlockingQueue<>(1), r -> {
             Thread t = new Thread(r, "nflb-reload");
             t.setDaemon(true);
             return t;
-        });
+        }, new ThreadPoolExecutor.DiscardPolicy());
+        Daemon d = daemon;
+        Dataplane dp = dataplane;
         // sun.misc.Signal is the only way to catch SIGHUP in Java 17; it is supported (jdk.unsupported) and stable.
-        Signal.handle(new Signal("HUP"), s -> reloads.execute(() -> reload(daemon, dataplane)));
+        Signal.handle(new Signal("HUP"), s -> {
+            try {
+                reloads.execute(() -> {
+                    log.info("SIGHUP: re-reading {}", config.file);
+                    try {
+                        log.info("{}", reload(d, dp));
+                    } catch (Exception e) {
+                        log.error("{}", e.getMessage());
+                    }
+                });
+            } catch (RejectedExecutionException e) {
+                // stopping
+            }
+        });
+        ScheduledThreadPoolExecutor watch = new ScheduledThreadPoolExecutor(1, r -> {
+            Thread t = new Thread(r, "nflb-watch");
+            t.setDaemon(true);
+            return t;
+        });
+        watch.scheduleWithFixedDelay(() -> {
+            try {
+                d.confirmTimer(SafeApply.deadTimer(state.generations()));
+            } catch (RuntimeException e) {
+                log.debug("cannot look at {}: {}", state.dir, e.getMessage());
+            }
+        }, 0, CONFIRM_WATCH.toMillis(), TimeUnit.MILLISECONDS);
         WebServer finalServer = server;
+        ControlSocket finalControl = control;
+        io.nflb.ha.Supervisor finalSupervisor = supervisor;
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            if (supervisor != null) supervisor.close();
-            stop(daemon, dataplane, control, finalServer);
+            watch.shutdownNow();
+            reloads.shutdownNow();
+            if (finalSupervisor != null) finalSupervisor.close();
+            stop(d, dp, finalControl, finalServer);
         }, "nflb-stop"));
         stopped.await();
         return Main.OK;
@@ -128,7 +196,7 @@ final class RunCommand implements Callable<Integer> {
      */
     private io.nflb.ha.Supervisor startHa(Config c, Daemon daemon) throws IOException {
         io.nflb.ha.HaLayout layout = new io.nflb.ha.HaLayout(haState);
-        Exec exec = netns.exec();
+        io.nflb.host.Exec exec = netns.exec();
         io.nflb.ha.HaChecks.warnings(c, io.nflb.ha.HaChecks.read(exec, c)).forEach(w -> log.warn("ha: {}", w));
         if (haMode.equals("external")) {
             java.nio.file.Files.createDirectories(layout.dir());
@@ -160,17 +228,21 @@ final class RunCommand implements Callable<Integer> {
         }
     }
 
-    private void reload(Daemon daemon, Dataplane dataplane) {
-        log.info("SIGHUP: re-reading {}", config.file);
+    /** Re-reads the config file and applies it; returns what happened, throws with every reason it was refused. */
+    private String reload(Daemon daemon, Dataplane dataplane) throws Exception {
         Config next;
         try {
-            next = ConfigLoader.load(config.file);
+            next = config.load();
         } catch (ConfigException e) {
-            e.errors().forEach(err -> log.error("{}", err));
-            log.error("reload refused: {} error{}; the running rules and checks stay as they were",
-                    e.errors().size(), e.errors().size() == 1 ? "" : "s");
+            String errors = String.join("\n", e.errors().stream().map(Object::toString).toList());
             daemon.reloadRefused(e.errors().size() + " error(s) in " + config.file + ", the first: " + e.errors().get(0));
-            return;
+            log.error("reload refused: {} error{} in {}; the running rules and checks stay as they were\n{}",
+                    e.errors().size(), e.errors().size() == 1 ? "" : "s", config.file, errors);
+            throw new Exception(errors + "\nreload refused: " + e.errors().size() + " error" + (e.errors().size() == 1 ? "" : "s")
+                    + " in " + config.file + "; the running rules and checks stay as they were");
+        } catch (RuntimeException | Error e) {
+            daemon.reloadRefused(config.file + " could not be read: " + e);
+            throw new Exception("reload refused: " + config.file + " could not be read (" + e + "); the running rules stay");
         }
         if (!next.ha().equals(daemon.config().ha())) {
             log.warn("ha: the ha section changed; keepalived and conntrackd keep the old one until nflb restarts");
@@ -178,9 +250,12 @@ final class RunCommand implements Callable<Integer> {
         try {
             Dataplane.Outcome o = daemon.reload(next);
             dataplane.enableForwarding(next.services()).forEach(log::info);
-            log.info("reloaded: {}", o.summary());
+            String done = "reloaded " + config.file + " (generation " + daemon.generation() + "): " + o.summary();
+            log.info("{}", done);
+            return done;
         } catch (RuntimeException e) {
             log.error("reload refused: {}; the running rules and checks stay as they were", e.getMessage());
+            throw new Exception("reload refused: " + e.getMessage() + "; the running rules and checks stay as they were");
         }
     }
 
@@ -194,12 +269,17 @@ final class RunCommand implements Callable<Integer> {
         } catch (RuntimeException e) {
             log.error("could not remove the rules: {}", e.getMessage());
         }
+        dataplane.close();
+        deletePidFile();
+        stopped.countDown();
+    }
+
+    private void deletePidFile() {
         try {
             Files.deleteIfExists(pidFile);
         } catch (IOException e) {
             log.warn("could not remove {}: {}", pidFile, e.getMessage());
         }
-        stopped.countDown();
     }
 
     private void writePidFile() throws IOException {

@@ -85,6 +85,27 @@ final class SafeApply {
         return pb.start().pid();
     }
 
+    /**
+     * What is wrong with an `apply --confirm` waiting in {@code g}: its timer process is gone (killed, or the
+     * machine rebooted), or it is past its time and has not acted. Empty when nothing waits or the timer is fine.
+     */
+    static Optional<String> deadTimer(Generations g) {
+        Optional<Generations.Pending> p = g.pending();
+        if (p.isEmpty() || p.get().timerPid() == 0) return Optional.empty();
+        Generations.Pending w = p.get();
+        boolean alive = ProcessHandle.of(w.timerPid()).filter(ProcessHandle::isAlive)
+                .filter(h -> h.info().commandLine().map(cl -> cl.contains(w.token())).orElse(true)).isPresent();
+        String what = "generation " + w.applied() + " waits for `nflb confirm`, but its rollback timer (pid " + w.timerPid() + ")";
+        String then = ": nothing will roll it back by itself. Run `nflb confirm` to keep it or `nflb rollback` to go back to "
+                + (w.previous() == 0 ? "none of nflb's rules" : "generation " + w.previous()) + ".";
+        if (!alive) return Optional.of("WARNING: " + what + " is gone" + then);
+        long late = System.currentTimeMillis() - w.deadlineMillis();
+        if (w.deadlineMillis() > 0 && late > 60_000) {
+            return Optional.of("WARNING: " + what + " is " + late / 1000 + " s late and has not acted" + then);
+        }
+        return Optional.empty();
+    }
+
     /** The interface the kernel routes {@code a} through, from {@code ip -o route get}. */
     static Optional<String> routeInterface(Exec exec, IpAddress a) {
         Exec.Result r = exec.run(List.of("ip", "-o", "route", "get", a.toString()));

@@ -32,6 +32,9 @@ final class StatusCommand implements Callable<Integer> {
     @Mixin
     JsonOption output;
 
+    @Mixin
+    StateDirOption state;
+
     @Option(names = "--socket", paramLabel = "FILE", defaultValue = RunCommand.DEFAULT_SOCKET,
             description = "The daemon's control socket, asked for health states (default: ${DEFAULT-VALUE}).")
     Path socket;
@@ -56,8 +59,21 @@ final class StatusCommand implements Callable<Integer> {
             }
         }
         Map<String, String> states = new LinkedHashMap<>();
-        if (ControlClient.answers(socket)) {
-            for (String line : ControlClient.ask(socket, "states").text().split("\n")) {
+        String noDaemon = null;
+        String answer = "";
+        if (!java.nio.file.Files.exists(socket)) {
+            noDaemon = "no daemon answers on " + socket;
+        } else {
+            try {
+                ControlClient.Answer a = ControlClient.ask(socket, "states");
+                if (a.ok()) answer = a.text();
+                else noDaemon = "the daemon on " + socket + " said: " + a.text().strip();
+            } catch (IOException e) {
+                noDaemon = "no daemon answers on " + socket + " (" + e.getMessage() + ")";
+            }
+        }
+        {
+            for (String line : answer.isEmpty() ? new String[0] : answer.split("\n")) {
                 String[] f = line.split("\t");
                 if (f.length == 5 && f[0].equals("backend")) {
                     states.put(f[1] + " " + f[2], f[3]);
@@ -87,10 +103,18 @@ final class StatusCommand implements Callable<Integer> {
                     + " (translated without state; every router of the group must show the same)"));
         }
         if (!output.json) {
-            if (states.isEmpty()) System.out.println("(no daemon answers on " + socket + ": health states unknown)");
+            if (states.isEmpty()) System.out.println("(" + (noDaemon == null ? "the daemon reports no backends" : noDaemon) + ": health states unknown)");
             for (String s : rejecting) {
                 System.out.println("service " + s + ": NO USABLE BACKEND; new connections are refused at once (tcp reset / icmp port unreachable)");
             }
+        }
+        try {
+            SafeApply.deadTimer(state.generations()).ifPresent(w -> {
+                System.out.println(w);
+                System.err.println("nflb: " + w);
+            });
+        } catch (RuntimeException e) {
+            // no state dir here: nothing waits for confirmation
         }
         return Main.OK;
     }

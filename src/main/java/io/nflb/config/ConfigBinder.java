@@ -3,6 +3,7 @@ package io.nflb.config;
 import io.nflb.model.Backend;
 import io.nflb.model.BackendKind;
 import io.nflb.model.Config;
+import io.nflb.model.DaemonSettings;
 import io.nflb.model.Firewall;
 import io.nflb.model.Ha;
 import io.nflb.model.HealthCheck;
@@ -45,8 +46,20 @@ final class ConfigBinder {
     /** The config's backend, known before its services are bound: some schedulers need one. */
     private BackendKind backendKind = BackendKind.AUTO;
 
+    /** Where each service ("web") and backend ("web 10.0.0.2:80") was written, for refusals found after binding. */
+    private final Map<String, YamlNode> places = new HashMap<>();
+
     ConfigBinder(Problems problems) {
         this.problems = problems;
+    }
+
+    /** Reports {@code r} at the backend or service it names (1:1 when it names neither). */
+    void place(io.nflb.model.Refusal r) {
+        String key = r.service().orElse("") + r.endpoint().map(e -> " " + e).orElse("");
+        YamlNode at = places.get(key);
+        if (at == null) at = places.get(r.service().orElse(""));
+        if (at != null) at.error(r.message());
+        else problems.add(1, 1, r.message());
     }
 
     Optional<Config> config(YamlNode root) {
@@ -57,12 +70,25 @@ final class ConfigBinder {
             backendKind = backend.orElse(BackendKind.AUTO);
             Optional<List<Service>> services = m.require("services", this::services);
             Optional<Firewall> firewall = m.optional("firewall", new FirewallBinder(problems)::firewall);
+            Optional<DaemonSettings> daemon = m.optional("daemon", DaemonSettings.DEFAULTS, this::daemon);
             HaBinder haBinder = new HaBinder(problems);
             Optional<Ha> ha = m.optional("ha", haBinder::ha);
             if (ha.isPresent() && problems.mark() == mark) {
                 haBinder.check(ha.get(), backend.get(), services.get(), serviceNodes);
             }
-            return problems.buildIfNoneSince(mark, () -> new Config(backend.get(), services.get(), firewall, ha));
+            return problems.buildIfNoneSince(mark, () -> new Config(backend.get(), services.get(), firewall, daemon.get(), ha));
+        });
+    }
+
+    private Optional<DaemonSettings> daemon(YamlNode node) {
+        return node.mapping(ConfigSchema.DAEMON).flatMap(m -> {
+            int mark = problems.mark();
+            Optional<Duration> minSync = m.orDefault("min_sync_interval",
+                    n -> n.duration("min_sync_interval", DaemonSettings.MIN_SYNC_FLOOR, DaemonSettings.MIN_SYNC_CEILING));
+            Optional<Duration> resync = m.orDefault("resync_interval",
+                    n -> n.duration("resync_interval", DaemonSettings.RESYNC_FLOOR, DaemonSettings.RESYNC_CEILING));
+            Optional<Boolean> histograms = m.orDefault("endpoint_histograms", YamlNode::bool);
+            return problems.buildIfNoneSince(mark, () -> new DaemonSettings(minSync.get(), resync.get(), histograms.get()));
         });
     }
 
@@ -78,6 +104,7 @@ final class ConfigBinder {
         return node.mapping(ConfigSchema.SERVICE).flatMap(m -> {
             int mark = problems.mark();
             Optional<String> name = m.require("name", this::serviceName);
+            name.ifPresent(n -> places.putIfAbsent(n, m.get("name").orElseThrow()));
             Optional<Protocol> protocol = m.orDefault("protocol",
                     n -> n.keyword("protocol", List.of(Protocol.values()), Protocol::keyword));
             Optional<Listen> listen = m.require("listen", this::listen);
@@ -90,12 +117,18 @@ final class ConfigBinder {
                     }));
             Optional<Snat> snat = m.orDefault("snat",
                     n -> n.keyword("snat", List.of(Snat.values()), Snat::keyword));
+            // Both languages count affinity in whole seconds (iptables would round up, nft down): say so here.
             Optional<Duration> affinity = m.optional("affinity",
-                    n -> n.mapping(ConfigSchema.AFFINITY).flatMap(a -> a.require("timeout", YamlNode::duration)));
+                    n -> n.mapping(ConfigSchema.AFFINITY).flatMap(a -> a.require("timeout", t -> t
+                            .duration("affinity timeout", Duration.ofSeconds(1), Service.MAX_AFFINITY).filter(d -> {
+                                if (d.toNanosPart() == 0) return true;
+                                t.error("affinity timeout " + d.toMillis() + "ms is not a whole number of seconds");
+                                return false;
+                            }))));
             Optional<HealthCheck> health = m.optional("health", HealthCheck.NONE, n -> health(n, HealthCheck.NONE));
             // A backend's health: keys override the service's; when the service's is wrong, the defaults'.
             HealthCheck inherited = health.orElse(HealthCheck.NONE);
-            List<Backend> backends = m.require("backends", n -> backends(n, listen, inherited)).orElse(List.of());
+            List<Backend> backends = m.require("backends", n -> backends(n, listen, inherited, name.orElse(""))).orElse(List.of());
             Optional<Integer> tableSize = m.optional("maglev", 0, n -> maglev(n, scheduler, backends));
             Optional<Limits> limits = m.optional("limits", FirewallBinder::limits);
             Optional<Service> service = problems.buildIfNoneSince(mark, () -> new Service(name.get(), protocol.get(),
@@ -140,7 +173,7 @@ final class ConfigBinder {
     }
 
     /** {@code listen} is empty when it was wrong; backends without a port of their own are then skipped. */
-    private Optional<List<Backend>> backends(YamlNode node, Optional<Listen> listen, HealthCheck inherited) {
+    private Optional<List<Backend>> backends(YamlNode node, Optional<Listen> listen, HealthCheck inherited, String service) {
         return node.sequence().flatMap(items -> {
             if (items.isEmpty()) {
                 node.error("expected at least one backend, found an empty list");
@@ -156,6 +189,7 @@ final class ConfigBinder {
                 Optional<Backend> bound = backend(item, listen.map(Listen::port), inherited);
                 if (bound.isEmpty()) continue;
                 Backend b = bound.get();
+                places.putIfAbsent(service + " " + b.endpoint(), item);
                 Integer first = endpointLines.putIfAbsent(b.endpoint(), item.line());
                 if (first != null) item.error("duplicate backend " + b.endpoint() + "; first at line " + first);
                 if (family == null) {
@@ -189,12 +223,10 @@ final class ConfigBinder {
             int mark = problems.mark();
             Optional<HealthCheck.Type> type = m.optional("type", base.type(),
                     n -> n.keyword("health check type", List.of(HealthCheck.Type.values()), HealthCheck.Type::keyword));
-            Optional<Duration> interval = m.optional("interval", base.interval(), n -> n.duration().filter(d -> {
-                if (d.compareTo(HealthCheck.MIN_INTERVAL) >= 0) return true;
-                n.error("interval " + d.toMillis() + "ms is too short; expected at least " + HealthCheck.MIN_INTERVAL.toMillis() + "ms");
-                return false;
-            }));
-            Optional<Duration> timeout = m.optional("timeout", base.timeout(), YamlNode::duration);
+            Optional<Duration> interval = m.optional("interval", base.interval(),
+                    n -> n.duration("interval", HealthCheck.MIN_INTERVAL, HealthCheck.MAX_INTERVAL));
+            Optional<Duration> timeout = m.optional("timeout", base.timeout(),
+                    n -> n.duration("timeout", Duration.ofMillis(1), HealthCheck.MAX_INTERVAL));
             Optional<Integer> rise = m.optional("rise", base.rise(), YamlNode::integer);
             Optional<Integer> fall = m.optional("fall", base.fall(), YamlNode::integer);
             Optional<String> method = m.optional("method", base.method(), n -> n.keyword("http method", ConfigSchema.HTTP_METHODS, s -> s));

@@ -12,6 +12,8 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
+import java.util.function.Function;
+import io.nflb.model.Refusal;
 import org.snakeyaml.engine.v2.api.LoadSettings;
 import org.snakeyaml.engine.v2.api.lowlevel.Compose;
 import org.snakeyaml.engine.v2.exceptions.MarkedYamlEngineException;
@@ -31,11 +33,28 @@ public final class ConfigLoader {
 
     /** {@code file} appears in errors as given. */
     public static Config load(Path file) throws ConfigException {
+        return load(file, c -> List.of());
+    }
+
+    /**
+     * Loads {@code file} and asks {@code refusals} (the rule languages' own limits, e.g. names that would
+     * collide once shortened) about the bound config; each refusal is reported at the service or backend it
+     * names, like any other mistake.
+     */
+    public static Config load(Path file, Function<Config, List<Refusal>> refusals) throws ConfigException {
         String name = file.toString();
         String text;
         try {
+            if (Files.isDirectory(file)) throw wholeFile(name, "cannot read file: it is a directory");
+            if (Files.size(file) > MAX_BYTES) throw wholeFile(name, "file is larger than " + MAX_BYTES / (1024 * 1024) + " MiB");
+            // Bounded before reading: a config replaced by something huge must not fill the daemon's memory.
+            byte[] bytes;
+            try (java.io.InputStream in = Files.newInputStream(file)) {
+                bytes = in.readNBytes(MAX_BYTES + 1);
+            }
+            if (bytes.length > MAX_BYTES) throw wholeFile(name, "file is larger than " + MAX_BYTES / (1024 * 1024) + " MiB");
             // Strict decoding: a replacement character would otherwise end up in a name or address message.
-            text = StandardCharsets.UTF_8.newDecoder().decode(ByteBuffer.wrap(Files.readAllBytes(file))).toString();
+            text = StandardCharsets.UTF_8.newDecoder().decode(ByteBuffer.wrap(bytes)).toString();
         } catch (CharacterCodingException e) {
             throw wholeFile(name, "file is not valid UTF-8");
         } catch (NoSuchFileException e) {
@@ -45,23 +64,91 @@ public final class ConfigLoader {
         } catch (IOException e) {
             throw wholeFile(name, "cannot read file: " + e.getMessage());
         }
-        return parse(name, text);
+        return parse(name, text, refusals);
     }
+
+    /** Anchors used as collections: enough to share a health check among services, too few to bomb. */
+    static final int MAX_ALIASES = 50;
 
     /** The largest config accepted: 64 Mi code points, room for 100,000 services of 10 backends. */
     static final int MAX_CODE_POINTS = 64 * 1024 * 1024;
 
+    /** The largest file read at all, in bytes. */
+    static final int MAX_BYTES = MAX_CODE_POINTS;
+    /** A longer line is no config: scalars and flow collections stay far below this. */
+    static final int MAX_LINE = 64 * 1024;
+    /** Nodes after aliases are expanded: a few aliases to aliases must not make binding take minutes. */
+    static final long MAX_EXPANDED_NODES = 4_000_000;
+
     public static Config parse(String fileName, String yamlText) throws ConfigException {
+        return parse(fileName, yamlText, c -> List.of());
+    }
+
+    public static Config parse(String fileName, String yamlText, Function<Config, List<Refusal>> refusals) throws ConfigException {
         Problems problems = new Problems(fileName);
+        checkLines(yamlText, problems);
+        problems.throwIfAny();
         Optional<Node> root = compose(fileName, yamlText, problems);
         problems.throwIfAny();
         if (root.isEmpty()) {
             problems.add(1, 1, "file is empty; expected a mapping with key 'services'");
             problems.throwIfAny();
         }
-        Optional<Config> config = new ConfigBinder(problems).config(new YamlNode(root.get(), problems));
+        if (expandedSize(root.get(), new java.util.IdentityHashMap<>(), 0) > MAX_EXPANDED_NODES) {
+            problems.add(1, 1, "invalid yaml: the document expands to more than " + MAX_EXPANDED_NODES + " nodes through its aliases");
+            problems.throwIfAny();
+        }
+        ConfigBinder binder = new ConfigBinder(problems);
+        Optional<Config> config;
+        try {
+            config = binder.config(new YamlNode(root.get(), problems));
+        } catch (StackOverflowError e) {
+            problems.add(1, 1, "invalid yaml: nested too deeply");
+            throw problems.exception();
+        }
         problems.throwIfAny();
-        return config.orElseThrow(() -> new IllegalStateException("config not bound, yet no error reported"));
+        Config bound = config.orElseThrow(() -> new IllegalStateException("config not bound, yet no error reported"));
+        for (Refusal r : refusals.apply(bound)) binder.place(r);
+        problems.throwIfAny();
+        return bound;
+    }
+
+    /** Line lengths, before the parser sees anything: a scalar of megabytes is refused at its line. */
+    private static void checkLines(String text, Problems problems) {
+        int line = 1;
+        int start = 0;
+        for (int i = 0; i <= text.length(); i++) {
+            if (i == text.length() || text.charAt(i) == '\n') {
+                if (i - start > MAX_LINE) {
+                    problems.add(line, MAX_LINE + 1, "line is " + (i - start) + " characters long; at most " + MAX_LINE);
+                    return;
+                }
+                line++;
+                start = i + 1;
+            }
+        }
+    }
+
+    /** The number of nodes with every alias expanded, counting each shared node once per use; stops past the bound. */
+    private static long expandedSize(Node node, java.util.IdentityHashMap<Node, Long> memo, int depth) {
+        Long known = memo.get(node);
+        if (known != null) return known;
+        if (depth > 10_000) return MAX_EXPANDED_NODES + 1;
+        memo.put(node, MAX_EXPANDED_NODES + 1); // a node reached again while counting it: a cycle
+        long n = 1;
+        if (node instanceof org.snakeyaml.engine.v2.nodes.SequenceNode seq) {
+            for (Node c : seq.getValue()) {
+                n += expandedSize(c, memo, depth + 1);
+                if (n > MAX_EXPANDED_NODES) break;
+            }
+        } else if (node instanceof org.snakeyaml.engine.v2.nodes.MappingNode map) {
+            for (org.snakeyaml.engine.v2.nodes.NodeTuple t : map.getValue()) {
+                n += expandedSize(t.getKeyNode(), memo, depth + 1) + expandedSize(t.getValueNode(), memo, depth + 1);
+                if (n > MAX_EXPANDED_NODES) break;
+            }
+        }
+        memo.put(node, n);
+        return n;
     }
 
     /** Syntax errors stop the YAML parser, so there is at most one of them. */
@@ -70,9 +157,11 @@ public final class ConfigLoader {
         // reported as such; yes/no/on/off stay strings (YAML 1.2).
         // 10,000 services of 10 backends is about 4 MB of YAML, past the library's default limit of 3 MB.
         LoadSettings settings = LoadSettings.builder().setLabel(fileName).setSchema(new CoreSchema())
-                .setCodePointLimit(MAX_CODE_POINTS).build();
+                .setCodePointLimit(MAX_CODE_POINTS).setMaxAliasesForCollections(MAX_ALIASES).build();
         try {
             return new Compose(settings).composeString(text);
+        } catch (StackOverflowError e) {
+            problems.add(1, 1, "invalid yaml: nested too deeply");
         } catch (MarkedYamlEngineException e) {
             String context = e.getContext() == null || e.getContext().isBlank() ? "" : " (" + oneLine(e.getContext())
                     + e.getContextMark().map(m -> " at line " + (m.getLine() + 1)).orElse("") + ")";

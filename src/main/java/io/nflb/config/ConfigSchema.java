@@ -222,6 +222,15 @@ public final class ConfigSchema {
             .key("sync", HA_SYNC, OPTIONAL, "vrrp only: conntrackd's link; without it a failover resets established connections.")
             .build();
 
+    static final MapSpec DAEMON = map("daemon", "How nflb run paces itself.")
+            .key("min_sync_interval", DURATION, byDefault("100ms"), "Changes to the rules are gathered and applied in one"
+                    + " transaction at most this often; 10ms to 10s.")
+            .key("resync_interval", DURATION, byDefault("30s"), "How often the daemon reads nflb's rules back from the"
+                    + " kernel and repairs them if someone flushed or edited them; 1s to 1d.")
+            .key("endpoint_histograms", BOOL, byDefault(false), "A check-duration histogram per checked endpoint in"
+                    + " /metrics; off, one per check type, which stays small at thousands of backends.")
+            .build();
+
     /** The whole file. */
     public static final MapSpec ROOT = map("config", "The services a router balances and what it lets through.")
             .key("backend", keyword(BackendKind.values(), BackendKind::keyword), byDefault("auto"),
@@ -229,6 +238,7 @@ public final class ConfigSchema {
             .key("services", listOf(SERVICE, 0, Integer.MAX_VALUE), REQUIRED, "The balanced services; [] for none.")
             .key("firewall", FIREWALL, OPTIONAL, "What the router lets through; without it nflb filters nothing but what"
                     + " its services need.")
+            .key("daemon", DAEMON, OPTIONAL, "How nflb run paces its syncs and repairs; the defaults suit most routers.")
             .key("ha", HA, OPTIONAL, "Two routers, no single point of failure: this router's part in the pair.")
             .build();
 

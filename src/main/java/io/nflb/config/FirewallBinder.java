@@ -162,10 +162,10 @@ final class FirewallBinder {
         return node.mapping(ConfigSchema.LOG_DROPS).flatMap(m -> {
             Optional<String> prefix = m.orDefault("prefix", n -> n.string().filter(p -> {
                 if (!p.isEmpty() && p.length() <= Firewall.LogDrops.MAX_PREFIX
-                        && p.chars().allMatch(c -> c >= 0x20 && c < 0x7f && c != '"' && c != '\\' && c != '\'')) {
+                        && p.chars().allMatch(c -> c >= 0x20 && c < 0x7f && c != '"' && c != '\\' && c != '\'' && c != '$')) {
                     return true;
                 }
-                n.error("log prefix must be 1 to " + Firewall.LogDrops.MAX_PREFIX + " printable ASCII characters without quotes or backslashes");
+                n.error("log prefix must be 1 to " + Firewall.LogDrops.MAX_PREFIX + " printable ASCII characters without quotes, backslashes or '$' (nft reads $ as a variable)");
                 return false;
             }));
             Optional<Rate> rate = m.orDefault("rate", FirewallBinder::rate);

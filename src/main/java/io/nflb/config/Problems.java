@@ -42,8 +42,12 @@ final class Problems {
 
     void throwIfAny() throws ConfigException {
         if (errors.isEmpty()) return;
+        throw exception();
+    }
+
+    ConfigException exception() {
         // distinct: a node reached twice through a YAML alias would otherwise report its mistakes twice.
-        throw new ConfigException(errors.stream().distinct()
+        return new ConfigException(errors.stream().distinct()
                 .sorted(Comparator.comparingInt(ConfigError::line).thenComparingInt(ConfigError::column))
                 .toList());
     }

@@ -33,6 +33,11 @@ final class YamlNode {
     private static final List<Duration> UNIT_LENGTHS = List.of(
             Duration.ofDays(1), Duration.ofHours(1), Duration.ofMinutes(1), Duration.ofSeconds(1), Duration.ofMillis(1));
 
+    /** No duration in nflb.yaml needs more; longer ones overflow the timers that use them. */
+    static final Duration MAX_DURATION = Duration.ofDays(365);
+    /** No name, path or argument in nflb.yaml is longer. */
+    static final int MAX_SCALAR = 4096;
+
     private final Node node;
     private final Problems problems;
     /** The key whose value this is, when it is one: its type in the schema gives ranges. */
@@ -78,7 +83,12 @@ final class YamlNode {
     /** Plain integers are taken as written too: a service or interface may be named 80 or 1. */
     Optional<String> string() {
         if (!isScalar(Tag.STR) && !isScalar(Tag.INT)) return expected("a string");
-        return Optional.of(((ScalarNode) node).getValue());
+        String value = ((ScalarNode) node).getValue();
+        if (value.length() > MAX_SCALAR) {
+            error("a value of " + value.length() + " characters; at most " + MAX_SCALAR);
+            return Optional.empty();
+        }
+        return Optional.of(value);
     }
 
     Optional<Boolean> bool() {
@@ -146,8 +156,30 @@ final class YamlNode {
         } else if (duration.get().isZero()) {
             error("duration '" + text.get() + "' must be positive");
             return Optional.empty();
+        } else if (duration.get().compareTo(MAX_DURATION) > 0) {
+            error("duration '" + text.get() + "' is too long; at most " + text(MAX_DURATION));
+            return Optional.empty();
         }
         return duration;
+    }
+
+    /** A duration in {@code min..max}; {@code name} (the key) heads the out-of-range message. */
+    Optional<Duration> duration(String name, Duration min, Duration max) {
+        return duration().filter(d -> {
+            if (d.compareTo(min) >= 0 && d.compareTo(max) <= 0) return true;
+            error(name + " " + ((ScalarNode) node).getValue() + " is out of range; expected " + text(min) + ".." + text(max));
+            return false;
+        });
+    }
+
+    /** 100ms, 2s, 1h, 30d: the largest unit that divides it. */
+    static String text(Duration d) {
+        long ms = d.toMillis();
+        if (ms % 86_400_000 == 0) return ms / 86_400_000 + "d";
+        if (ms % 3_600_000 == 0) return ms / 3_600_000 + "h";
+        if (ms % 60_000 == 0) return ms / 60_000 + "m";
+        if (ms % 1000 == 0) return ms / 1000 + "s";
+        return ms + "ms";
     }
 
     static Optional<Duration> parseDuration(String text) {

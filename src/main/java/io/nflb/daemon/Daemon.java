@@ -14,32 +14,39 @@ import org.slf4j.LoggerFactory;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 
 /**
- * `nflb run` without the command line: the reconciler, the health checker feeding it, the sampler of the
- * kernel's counters, and what the status page, the metrics and the control socket read. Operator commands
- * and reloads come in here; every kernel change goes through the one {@link Reconciler}.
+ * `nflb run` without the command line. Threads, all bounded: the health checker's one (plus its small exec
+ * pool), the sync loop's one (the only one that touches the kernel), the sampler of the kernel's counters.
+ * A check result records state and asks for a sync; operators' commands and reloads go through the same sync
+ * loop. The status page, the metrics and the control socket read a {@link Snapshot} built from memory.
  */
 public final class Daemon implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger("nflb");
+    /** How long an operator's command waits for the kernel before it answers anyway. */
+    static final Duration ADMIN_WAIT = Duration.ofSeconds(10);
+    static final Duration RELOAD_WAIT = Duration.ofMinutes(5);
 
-    /** One backend as the status page and the metrics show it. */
+    /** One backend as the status page and the metrics show it; {@code probe} is empty for unchecked ones. */
     public record BackendView(BackendKey key, int weight, BackendState.Status status, HealthCheck.Type check,
-                              Optional<CheckResult> lastCheck) {
+                              Optional<Probe> probe) {
     }
 
-    /** The newest result of a backend's check. */
+    /** The newest result of a probe. */
     public record CheckResult(Instant at, boolean ok, Duration took) {
     }
 
@@ -48,11 +55,11 @@ public final class Daemon implements AutoCloseable {
     }
 
     /**
-     * What the metrics show, as of its publication: the daemon publishes a new one whenever a backend, the
-     * config or the kernel's counters change, and readers never call back into the daemon.
+     * What the metrics and the status page show, as of its making: built again only when a backend, the config
+     * or the kernel's counters changed since, and readers never call back into the daemon's locks twice.
      */
     public record Snapshot(long generation, List<String> services, List<BackendView> backends, Set<String> rejecting,
-                           List<Dataplane.BackendTraffic> traffic) {
+                           List<Dataplane.BackendTraffic> traffic, boolean pending) {
         public Snapshot {
             services = List.copyOf(services);
             backends = List.copyOf(backends);
@@ -61,25 +68,32 @@ public final class Daemon implements AutoCloseable {
         }
     }
 
+    private record Built(long version, long generation, long samples, Snapshot snapshot) {
+    }
+
     private final Dataplane dataplane;
     private final Exec kernel;
     private final Reconciler reconciler;
     private final HealthChecker checker;
+    private final SyncLoop syncLoop;
     private final Metrics metrics;
     private final TrafficHistory history;
     private final Events events = new Events(50);
-    private final Map<BackendKey, CheckResult> checks = new ConcurrentHashMap<>();
+    private final Map<Probe, CheckResult> checks = new ConcurrentHashMap<>();
     private final AtomicLong generation = new AtomicLong(1);
     private final AtomicReference<SyncResult> lastSync = new AtomicReference<>();
-    private final AtomicReference<Snapshot> snapshot = new AtomicReference<>(new Snapshot(1, List.of(), List.of(), Set.of(), List.of()));
+    private final AtomicReference<Built> built = new AtomicReference<>();
+    private final AtomicReference<Set<String>> rejectingInKernel = new AtomicReference<>(Set.of());
+    private final AtomicReference<String> confirmProblem = new AtomicReference<>();
     private final ScheduledExecutorService sampler;
     private final Duration sampleEvery;
     private final Instant started = Instant.now();
     private volatile java.util.function.Supplier<Optional<io.nflb.ha.HaStatus>> haSource = Optional::empty;
 
     /**
-     * {@code kernel}: where conntrack runs (the namespace the rules are in); {@code sampleEvery}: how often
-     * the kernel's counters are read for the status page, which keeps {@code 10 minutes / sampleEvery} samples.
+     * {@code probe}: null for the real checks, else every check goes through it (tests). {@code kernel}: where
+     * conntrack runs (the namespace the rules are in); {@code sampleEvery}: how often the kernel's counters are
+     * read for the status page, which keeps {@code 10 minutes / sampleEvery} samples.
      */
     public Daemon(Dataplane dataplane, Config config, HealthProbe probe, Exec kernel, Duration sampleEvery) {
         this.dataplane = dataplane;
@@ -87,8 +101,10 @@ public final class Daemon implements AutoCloseable {
         this.sampleEvery = sampleEvery;
         this.history = new TrafficHistory((int) Math.max(2, Duration.ofMinutes(10).toMillis() / sampleEvery.toMillis()));
         this.reconciler = new Reconciler(dataplane, config, new Observer());
-        this.metrics = new Metrics(snapshot::get, this::ha);
-        this.checker = HealthChecker.standard(timed(probe), reconciler::report);
+        this.checker = HealthChecker.start(Exec.host(), probe, this::checked);
+        this.metrics = new Metrics(this::snapshot, checker::skipped, this::ha);
+        metrics.settings(config.daemon().endpointHistograms());
+        this.syncLoop = new SyncLoop(reconciler, () -> reconciler.config().daemon(), new SyncListener());
         this.sampler = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "nflb-sampler");
             t.setDaemon(true);
@@ -96,34 +112,54 @@ public final class Daemon implements AutoCloseable {
         });
     }
 
-    /** Brings the kernel to the config (adopting rules already there), starts the checks and the sampler. */
+    /**
+     * Brings the kernel to the config (adopting rules already there) on the caller's thread, then starts the
+     * checks, the sync loop and the sampler. Throws when the kernel refuses: nothing was started then.
+     */
     public Dataplane.Outcome start() {
-        Dataplane.Outcome o = reconciler.start();
+        long t = System.nanoTime();
+        Reconciler.Synced s = reconciler.sync();
+        new SyncListener().synced(s, System.nanoTime() - t);
         events.add(Events.Level.INFO, "started with " + dataplane.name()
-                + (o.changed() ? "" : "; the rules in the kernel were already right: adopted them"));
-        checker.update(reconciler.targets());
-        publish();
-        sampler.scheduleWithFixedDelay(this::sample, 0, sampleEvery.toMillis(), TimeUnit.MILLISECONDS);
-        return o;
+                + (s.outcome().changed() ? "" : "; the rules in the kernel were already right: adopted them"));
+        checker.update(reconciler.probes());
+        syncLoop.start();
+        sampler.schedule(this::sampleAndReschedule, 0, TimeUnit.MILLISECONDS);
+        return s.outcome();
     }
 
-    /** Applies {@code next} as a diff and checks its backends; on a refusal the running config stays. */
+    /**
+     * Applies {@code next} on the sync thread, all or nothing, and hands the checker its probes in the same step;
+     * waits for the outcome. On a refusal the running config, checks and rules stay, and the exception says why.
+     */
     public Dataplane.Outcome reload(Config next) {
+        java.util.concurrent.CompletableFuture<Dataplane.Outcome> f = syncLoop.submit(() -> reconciler.reload(next, () -> {
+            checker.update(Reconciler.probes(next));
+            metrics.retain(Reconciler.probes(next));
+            metrics.settings(next.daemon().endpointHistograms());
+        }));
         try {
-            Dataplane.Outcome o = reconciler.reload(next);
-            checker.update(reconciler.targets());
+            Dataplane.Outcome o = f.get(RELOAD_WAIT.toMillis(), TimeUnit.MILLISECONDS);
             long g = generation.incrementAndGet();
-            publish();
             metrics.reloaded(true);
             events.add(Events.Level.INFO, "reloaded (generation " + g + "): " + o.summary());
+            syncLoop.request(); // results that arrived during the apply
             return o;
-        } catch (RuntimeException e) {
-            reloadRefused(e.getMessage());
-            throw e;
+        } catch (ExecutionException e) {
+            Throwable cause = e.getCause();
+            reloadRefused(String.valueOf(cause.getMessage() == null ? cause : cause.getMessage()));
+            if (cause instanceof RuntimeException re) throw re;
+            throw new IllegalStateException("the reload failed: " + cause, cause);
+        } catch (TimeoutException e) {
+            reloadRefused("no outcome within " + RELOAD_WAIT.toSeconds() + " s");
+            throw new IllegalStateException("the reload did not finish within " + RELOAD_WAIT.toSeconds() + " s");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while waiting for the reload");
         }
     }
 
-    /** Counts and shows a reload refused before it reached the reconciler (an invalid file). */
+    /** Counts and shows a reload refused (an invalid file, or the kernel's refusal). */
     public void reloadRefused(String why) {
         metrics.reloaded(false);
         events.add(Events.Level.ERROR, "reload refused: " + why + "; the running rules and checks stay as they were");
@@ -131,21 +167,35 @@ public final class Daemon implements AutoCloseable {
 
     /**
      * Drains, disables or enables the backend of {@code service} at {@code address} ("ADDRESS[:PORT]", v6 in
-     * brackets when a port follows); returns what happened, for the operator.
+     * brackets when a port follows), waits until the kernel has it, and says what happened.
      */
     public String admin(String service, String address, BackendState.Admin admin) {
         BackendKey key = resolve(reconciler.config(), service, address);
         BackendState.Status before = reconciler.status(key).orElseThrow();
-        reconciler.admin(key, admin);
+        long version = reconciler.admin(key, admin);
         BackendState.Status after = reconciler.status(key).orElseThrow();
-        return "backend " + key + ": " + (before == after ? "already " : before.keyword() + " -> ") + after.keyword();
+        String what = "backend " + key + ": " + (before == after ? "already " : before.keyword() + " -> ") + after.keyword();
+        if (before != after) {
+            log.info("{}", what);
+            events.add(Events.Level.INFO, "backend " + key + " is " + after.keyword());
+        }
+        syncLoop.request();
+        try {
+            if (!syncLoop.awaitSynced(version, ADMIN_WAIT)) {
+                return what + " (not in the kernel yet: " + lastSync().map(SyncResult::summary).orElse("no sync yet")
+                        + "; the sync is retried)";
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        return what;
     }
 
     /** The backend a "ADDRESS[:PORT]" names in {@code service}; without a port it must be the only one at that address. */
     static BackendKey resolve(Config config, String serviceName, String spec) {
         Service service = config.services().stream().filter(s -> s.name().equals(serviceName)).findFirst()
                 .orElseThrow(() -> new IllegalArgumentException("no service " + serviceName + "; there are: "
-                        + String.join(", ", config.services().stream().map(Service::name).toList())));
+                        + names(config.services().stream().map(Service::name).toList())));
         HostPort wanted = HostPort.parse(spec);
         List<Backend> matches = service.backends().stream()
                 .filter(b -> b.address().equals(wanted.address()) && (wanted.port().isEmpty() || b.port() == wanted.port().getAsInt()))
@@ -154,6 +204,28 @@ public final class Daemon implements AutoCloseable {
         String all = String.join(", ", service.backends().stream().map(Backend::endpoint).toList());
         if (matches.isEmpty()) throw new IllegalArgumentException("service " + serviceName + " has no backend " + spec + "; it has: " + all);
         throw new IllegalArgumentException("service " + serviceName + " has several backends at " + spec + "; add the port: " + all);
+    }
+
+    /** A list for a message: all of a few, the first few of many. */
+    static String names(List<String> names) {
+        if (names.size() <= 10) return String.join(", ", names);
+        return String.join(", ", names.subList(0, 10)) + " and " + (names.size() - 10) + " more";
+    }
+
+    /** Reads nflb's rules back from the kernel now, and repairs them if someone changed them. */
+    public void verifySoon() {
+        syncLoop.verifySoon();
+    }
+
+    /** What the daemon found about an `apply --confirm` waiting for confirmation: a message while it is wrong. */
+    public void confirmTimer(Optional<String> problem) {
+        String now = problem.orElse(null);
+        String before = confirmProblem.getAndSet(now);
+        metrics.confirmTimerDead(now != null);
+        if (now != null && !now.equals(before)) {
+            log.error("{}", now);
+            events.add(Events.Level.ERROR, now);
+        }
     }
 
     public long generation() {
@@ -188,24 +260,14 @@ public final class Daemon implements AutoCloseable {
 
     /** Every backend in config order. */
     public List<BackendView> backends() {
-        Config c = reconciler.config();
-        Map<BackendKey, BackendState.Status> statuses = reconciler.statuses();
-        List<BackendView> out = new ArrayList<>();
-        for (Service s : c.services()) {
-            for (Backend b : s.backends()) {
-                BackendKey key = Reconciler.key(s, b);
-                BackendState.Status status = statuses.get(key);
-                if (status == null) continue; // a reload is swapping the config under us
-                out.add(new BackendView(key, b.weight(), status, s.healthOf(b).type(), Optional.ofNullable(checks.get(key))));
-            }
-        }
-        return out;
+        return snapshot().backends();
     }
 
     public List<String> services() {
-        return reconciler.config().services().stream().map(Service::name).toList();
+        return snapshot().services();
     }
 
+    /** Services without a usable backend (in the kernel's rules, or at the next sync). */
     public List<String> rejecting() {
         return reconciler.rejecting();
     }
@@ -231,78 +293,176 @@ public final class Daemon implements AutoCloseable {
         return Optional.ofNullable(lastSync.get());
     }
 
+    public Optional<CheckResult> lastCheck(Probe probe) {
+        return Optional.ofNullable(checks.get(probe));
+    }
+
     public Metrics metrics() {
         return metrics;
     }
 
-    /** Reads the kernel's counters now (the sampler does this on its own every {@code sampleEvery}). */
-    public void sample() {
+    /** Threads the checker started checks on so far, for tests and the benchmark. */
+    public long checksStarted() {
+        return checker.started();
+    }
+
+    /**
+     * Reading the counters of thousands of backends costs the kernel tool a good part of a second: the next sample
+     * waits {@code sampleEvery}, or {@value #SAMPLE_COST_FACTOR} times as long as this one took, so sampling
+     * never takes more than about 1% of the time.
+     */
+    private void sampleAndReschedule() {
+        long start = System.nanoTime();
+        sample();
+        long took = (System.nanoTime() - start) / 1_000_000;
         try {
-            history.record(System.currentTimeMillis(), dataplane.traffic());
-            publish();
-        } catch (RuntimeException e) {
-            log.warn("could not read the kernel's counters: {}", e.getMessage());
+            // A cheap sample (a small config) never slows the pace: 50 ms in 5 s is already 1%.
+            long next = took < CHEAP_SAMPLE_MILLIS ? sampleEvery.toMillis() : Math.max(sampleEvery.toMillis(), SAMPLE_COST_FACTOR * took);
+            sampler.schedule(this::sampleAndReschedule, next, TimeUnit.MILLISECONDS);
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            // closing
         }
     }
 
-    /** The newest published {@link Snapshot}. */
-    public Snapshot snapshot() {
-        return snapshot.get();
+    static final long SAMPLE_COST_FACTOR = 100;
+    static final long CHEAP_SAMPLE_MILLIS = 50;
+
+    /** Reads the kernel's counters now (the sampler does this on its own every {@code sampleEvery} or less often). */
+    public void sample() {
+        try {
+            history.record(System.currentTimeMillis(), dataplane.traffic());
+        } catch (RuntimeException e) {
+            log.warn("could not read the kernel's counters: {}", e.getMessage());
+        } catch (Throwable t) {
+            metrics.error("sampler");
+            log.error("reading the kernel's counters: {}", t.toString());
+        }
     }
 
-    private void publish() {
-        snapshot.set(new Snapshot(generation.get(), services(), backends(), Set.copyOf(rejecting()), traffic()));
+    /** The newest {@link Snapshot}, made again only when something it shows changed. */
+    public Snapshot snapshot() {
+        long v = reconciler.version();
+        long g = generation.get();
+        long n = history.recorded();
+        Built b = built.get();
+        if (b != null && b.version == v && b.generation == g && b.samples == n) {
+            boolean pending = reconciler.pending();
+            if (pending == b.snapshot.pending()) return b.snapshot;
+        }
+        synchronized (built) {
+            Config c = reconciler.config();
+            Map<BackendKey, BackendState.Status> statuses = reconciler.statuses();
+            List<BackendView> out = new ArrayList<>(statuses.size());
+            List<String> services = new ArrayList<>(c.services().size());
+            for (Service s : c.services()) {
+                services.add(s.name());
+                for (Backend be : s.backends()) {
+                    BackendKey key = Reconciler.key(s, be);
+                    BackendState.Status status = statuses.get(key);
+                    if (status == null) continue; // a reload is swapping the config under us
+                    HealthCheck hc = s.healthOf(be);
+                    out.add(new BackendView(key, be.weight(), status, hc.type(),
+                            hc.type() == HealthCheck.Type.NONE ? Optional.empty() : Optional.of(Probe.of(be, hc))));
+                }
+            }
+            Snapshot snap = new Snapshot(g, services, out, Set.copyOf(reconciler.rejecting()), traffic(), reconciler.pending());
+            built.set(new Built(v, g, n, snap));
+            return snap;
+        }
     }
 
     @Override
     public void close() {
         checker.close();
+        syncLoop.close();
         sampler.shutdownNow();
     }
 
-    private HealthProbe timed(HealthProbe probe) {
-        return target -> {
-            long start = System.nanoTime();
-            boolean ok = false;
-            try {
-                ok = probe.check(target);
-                return ok;
-            } finally {
-                Duration took = Duration.ofNanos(System.nanoTime() - start);
-                checks.put(target.key(), new CheckResult(Instant.now(), ok, took));
-                metrics.check(target.key(), took, ok);
+    /** A probe's result: recorded, counted for every backend using it, and a sync asked for when one flipped. */
+    private void checked(Probe probe, boolean ok, Duration took) {
+        checks.put(probe, new CheckResult(Instant.now(), ok, took));
+        metrics.check(probe, took, ok);
+        List<Reconciler.Flip> flips = reconciler.report(probe, ok);
+        if (flips.isEmpty()) return;
+        syncLoop.request();
+        Map<BackendState.Status, List<BackendKey>> byStatus = new LinkedHashMap<>();
+        for (Reconciler.Flip f : flips) byStatus.computeIfAbsent(f.status(), k -> new ArrayList<>()).add(f.key());
+        byStatus.forEach((status, keys) -> {
+            String what = keys.size() == 1 ? "backend " + keys.get(0) + " is " + status.keyword()
+                    : "backend " + probe.endpoint() + " is " + status.keyword() + " in " + keys.size() + " services ("
+                    + names(keys.stream().map(BackendKey::service).toList()) + ")";
+            String why = ok ? "" : " (" + probe.check().type().keyword() + " check failing)";
+            log.info("{}{}", what, why);
+            events.add(status == BackendState.Status.DOWN ? Events.Level.WARN : Events.Level.INFO, what);
+        });
+    }
+
+    private final class SyncListener implements SyncLoop.Listener {
+        @Override
+        public void synced(Reconciler.Synced s, long nanos) {
+            metrics.synced(nanos);
+            lastSync.set(new SyncResult(Instant.now(), true, Duration.ofNanos(nanos), s.outcome().summary()));
+            if (s.outcome().changed()) {
+                log.info("kernel reprogrammed: {}", s.outcome().summary());
+                events.add(Events.Level.INFO, "kernel reprogrammed: " + s.outcome().summary());
             }
-        };
+            rejectingNow(s.rejecting());
+        }
+
+        @Override
+        public void syncFailed(Throwable e, long nanos, Duration retryIn) {
+            metrics.syncFailed(nanos);
+            if (!(e instanceof RuntimeException)) metrics.error("sync");
+            String why = e instanceof RuntimeException ? String.valueOf(e.getMessage()) : e.toString();
+            lastSync.set(new SyncResult(Instant.now(), false, Duration.ofNanos(nanos), why));
+            log.error("the kernel refused a sync (retrying in {} ms): {}", retryIn.toMillis(), why);
+            events.add(Events.Level.ERROR, "the kernel refused a sync (retrying in " + retryIn.toMillis() + " ms): " + why);
+        }
+
+        @Override
+        public void verified(Reconciler.Synced s, long nanos) {
+            if (!s.outcome().changed()) return;
+            metrics.repaired();
+            metrics.synced(nanos);
+            lastSync.set(new SyncResult(Instant.now(), true, Duration.ofNanos(nanos), s.outcome().summary()));
+            log.warn("nflb's rules in the kernel had been changed by someone else; repaired: {}", s.outcome().summary());
+            events.add(Events.Level.WARN, "repaired nflb's rules, which someone else had changed: " + s.outcome().summary());
+            rejectingNow(s.rejecting());
+        }
+
+        @Override
+        public void failed(String what, Throwable e) {
+            metrics.error(what);
+            log.error("the daemon's {} failed; it goes on: {}", what, e.toString());
+            events.add(Events.Level.ERROR, "the " + what + " failed unexpectedly (the daemon goes on): " + e);
+        }
+    }
+
+    /** Says which services started or stopped refusing new connections. */
+    private void rejectingNow(List<String> now) {
+        Set<String> next = Set.copyOf(now);
+        Set<String> before = rejectingInKernel.getAndSet(next);
+        List<String> started = now.stream().filter(s -> !before.contains(s)).toList();
+        List<String> ended = before.stream().filter(s -> !next.contains(s)).sorted().toList();
+        if (!started.isEmpty()) {
+            String m = (started.size() == 1 ? "service " + started.get(0) + " has" : started.size() + " services have")
+                    + " no usable backend: new connections are refused at once"
+                    + (started.size() == 1 ? "" : " (" + names(started) + ")");
+            log.warn("{}", m);
+            events.add(Events.Level.WARN, m);
+        }
+        if (!ended.isEmpty()) {
+            events.add(Events.Level.INFO, (ended.size() == 1 ? "service " + ended.get(0) + " has" : ended.size() + " services have")
+                    + " a usable backend again" + (ended.size() == 1 ? "" : " (" + names(ended) + ")"));
+        }
     }
 
     private final class Observer implements Reconciler.Observer {
         @Override
-        public void synced(long nanos, Dataplane.Outcome outcome) {
-            metrics().synced(nanos);
-            lastSync.set(new SyncResult(Instant.now(), true, Duration.ofNanos(nanos), outcome.summary()));
-            if (outcome.changed()) events.add(Events.Level.INFO, "kernel reprogrammed: " + outcome.summary());
-            publish();
-        }
-
-        @Override
-        public void syncFailed(long nanos, RuntimeException e) {
-            metrics().syncFailed(nanos);
-            lastSync.set(new SyncResult(Instant.now(), false, Duration.ofNanos(nanos), String.valueOf(e.getMessage())));
-            events.add(Events.Level.ERROR, "the kernel refused a sync: " + e.getMessage());
-        }
-
-        @Override
-        public void statusChanged(BackendKey key, BackendState.Status status) {
-            events.add(status == BackendState.Status.DOWN ? Events.Level.WARN : Events.Level.INFO,
-                    "backend " + key + " is " + status.keyword());
-            publish();
-        }
-
-        @Override
         public void udpBackendLeft(Service service, Backend backend) {
             try {
                 int n = Conntrack.forgetUdp(kernel, service.listen().port(), backend.address(), backend.port());
-                metrics().udpFlowsDeleted(service.name(), n);
+                metrics.udpFlowsDeleted(service.name(), n);
                 if (n > 0) {
                     log.info("deleted {} conntrack entr{} of UDP flows to {} ({} left service {})", n, n == 1 ? "y" : "ies",
                             backend.endpoint(), backend.endpoint(), service.name());

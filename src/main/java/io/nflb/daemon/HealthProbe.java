@@ -1,9 +1,9 @@
 package io.nflb.daemon;
 
-/** Runs one backend's health check to its end; must give up after {@code check.timeout()}. */
+/** A blocking check of one probe, in place of the real ones (tests); must give up after {@code check.timeout()}. */
 @FunctionalInterface
 public interface HealthProbe {
 
     /** false or an exception: the check failed. */
-    boolean check(HealthChecker.Target target) throws Exception;
+    boolean check(Probe probe) throws Exception;
 }

@@ -8,56 +8,61 @@ import io.nflb.model.Service;
 import io.nflb.plan.Plan;
 import io.nflb.plan.Planner;
 import io.nflb.plan.ServicePlan;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 
 /**
- * Keeps the kernel equal to the config minus the backends that may not take new connections. Every change
- * (a check result that flips a backend, an operator's drain, a reload) rebuilds the whole effective plan and
- * hands it to the {@link Dataplane}, which diffs it against the kernel and rewrites only the chains that
- * differ: a flip in one service touches that service's chains and nothing else.
+ * What the kernel should hold: the config minus the backends that may not take new connections. Check results
+ * and operators' settings only change the recorded state and mark it unsynced ({@link #report}, {@link #admin}:
+ * cheap, never touching the kernel); {@link #sync} hands the whole effective plan to the {@link Dataplane}, which
+ * diffs it and rewrites only what differs. The daemon calls sync, verify and reload from its one sync thread; the
+ * kernel methods hold their own lock, so tests may call them directly.
  */
 public final class Reconciler {
 
-    private static final Logger log = LoggerFactory.getLogger(Reconciler.class);
-
     /**
-     * What the daemon around the reconciler wants to hear: sync timings for metrics, flips for the status
-     * page, and UDP backends that stopped taking new flows, whose conntrack entries must go (a UDP "flow"
-     * never ends by itself, so without that its packets keep going to the backend that left).
+     * What the daemon around the reconciler wants to hear about what reached the kernel: UDP backends that
+     * stopped taking new flows, whose conntrack entries must go (a UDP "flow" never ends by itself).
      */
     public interface Observer {
-        default void synced(long nanos, Dataplane.Outcome outcome) {
-        }
-
-        default void syncFailed(long nanos, RuntimeException e) {
-        }
-
-        default void statusChanged(BackendKey key, BackendState.Status status) {
-        }
-
         default void udpBackendLeft(Service service, Backend backend) {
         }
     }
 
+    /** A backend whose status a result or an operator changed. */
+    public record Flip(BackendKey key, BackendState.Status status) {
+    }
+
+    /** The outcome of a sync: what the dataplane said, and the services that now refuse new connections. */
+    public record Synced(Dataplane.Outcome outcome, List<String> rejecting, long version) {
+    }
+
     private final Dataplane dataplane;
     private final Observer observer;
+    private final Object kernel = new Object();
+
+    // Guarded by this.
     private Config config;
-    /** What the kernel has, as far as this reconciler knows: null before the first successful apply. */
-    private Plan applied;
     private Map<BackendKey, BackendState> states;
-    /** Set when an apply failed: the next event tries again, so a transient refusal does not stick. */
-    private boolean pending;
+    private Map<Probe, List<BackendKey>> users;
+    /** Grows with every change that may change the plan; the kernel is in step when applied == version. */
+    private long version = 1;
+    private long appliedVersion;
+    private Map<PlanKey, ServicePlan> lastPlans = Map.of();
+
+    /** Guarded by kernel: what the kernel has, as far as this reconciler knows; null before the first sync. */
+    private Plan applied;
 
     /**
-     * Every backend starts up: a restarted daemon adopts the rules in the kernel as they are, and the
-     * checks take backends out after {@code fall} failures, not before.
+     * Every backend starts up: a restarted daemon adopts the rules in the kernel as they are, and the checks
+     * take backends out after {@code fall} failures, not before.
      */
     public Reconciler(Dataplane dataplane, Config config) {
         this(dataplane, config, new Observer() { });
@@ -68,99 +73,182 @@ public final class Reconciler {
         this.observer = observer;
         this.config = config;
         this.states = states(config, Map.of(), true);
+        this.users = users(config);
     }
 
-    /** Brings the kernel to the current effective plan; a no-op when it is there already (adoption). */
-    public synchronized Dataplane.Outcome start() {
-        return applyNow();
+    /** One result of a probe, counted for every backend that uses it; returns the backends it flipped. */
+    public synchronized List<Flip> report(Probe probe, boolean ok) {
+        List<BackendKey> keys = users.get(probe);
+        if (keys == null) return List.of(); // reloaded away
+        List<Flip> flips = new ArrayList<>(0);
+        for (BackendKey key : keys) {
+            BackendState s = states.get(key);
+            boolean usable = s.usable();
+            BackendState.Status before = s.status();
+            s.record(ok);
+            // A drained or disabled backend's checks still count, but its status (what the operator set) stays.
+            if (s.status() != before) flips.add(new Flip(key, s.status()));
+            if (s.usable() != usable) version++;
+        }
+        return flips;
     }
 
-    /** One check result; reprograms the kernel when it flipped the backend. Unknown keys (reloaded away) are ignored. */
+    /** One result for one backend (its probe's result reaches every user of the probe through {@link #report(Probe, boolean)}). */
     public synchronized boolean report(BackendKey key, boolean ok) {
         BackendState s = states.get(key);
         if (s == null) return false;
-        boolean usableBefore = s.usable();
+        boolean usable = s.usable();
         boolean flipped = s.record(ok);
-        if (flipped) {
-            log.info("backend {} is {} ({} checks in a row {})", key, s.healthy() ? "up" : "down",
-                    s.healthy() ? "passing" : "failing", s.healthy() ? "rise" : "fall");
-            observer.statusChanged(key, s.status());
-        }
-        if (s.usable() != usableBefore || pending) applyLogged();
+        if (s.usable() != usable) version++;
         return flipped;
     }
 
-    /** Drain or disable a backend, or hand it back to its checks. */
-    public synchronized void admin(BackendKey key, BackendState.Admin admin) {
+    /** Drains or disables a backend, or hands it back to its checks; returns the version that includes it. */
+    public synchronized long admin(BackendKey key, BackendState.Admin admin) {
         BackendState s = states.get(key);
         if (s == null) throw new IllegalArgumentException("no backend " + key);
-        BackendState.Status before = s.status();
-        boolean usableChanged = s.admin(admin);
-        if (s.status() != before) {
-            log.info("backend {} is now {}", key, s.status().keyword());
-            observer.statusChanged(key, s.status());
+        if (s.admin(admin)) version++;
+        return version;
+    }
+
+    /** Whether a change waits for the kernel. */
+    public synchronized boolean pending() {
+        return appliedVersion != version;
+    }
+
+    /** The state's version: a sync that returns at least this has applied it. */
+    public synchronized long version() {
+        return version;
+    }
+
+    public synchronized long appliedVersion() {
+        return appliedVersion;
+    }
+
+    /** Brings the kernel to the current effective plan; a no-op when it is there already (adoption). */
+    public Synced sync() {
+        return toKernel(dataplane::apply);
+    }
+
+    /** Reads nflb's rules back and repairs them (someone else flushed or edited them); changed: a repair. */
+    public Synced verify() {
+        return toKernel(dataplane::verify);
+    }
+
+    private Synced toKernel(java.util.function.Function<Plan, Dataplane.Outcome> how) {
+        synchronized (kernel) {
+            long v;
+            Plan plan;
+            synchronized (this) {
+                v = version;
+                plan = plan();
+            }
+            Dataplane.Outcome o = how.apply(plan);
+            applied(plan, v);
+            return new Synced(o, rejectingIn(plan), v);
         }
-        if (usableChanged || pending) applyLogged();
     }
 
     /**
-     * Applies {@code next} as a diff. Backends kept keep their verdict and operator setting (their rise and
-     * fall counters restart); new checked backends start down until they pass {@code rise} checks. When
-     * the kernel refuses, the previous config and states stay, and the exception says why.
+     * Applies {@code next}, all or nothing: its states and plan are built first, then the kernel gets them, and
+     * only once the kernel took them are config and states committed (then {@code commit} runs, still before
+     * anything else can sync: the daemon hands the checker its new probes there). Backends kept keep their
+     * verdict and operator setting; new checked backends start down until they pass {@code rise} checks. When
+     * anything fails, the running config, states and rules stay, and the exception says why.
      */
-    public synchronized Dataplane.Outcome reload(Config next) {
-        if (next.backend() != config.backend()) {
-            throw new IllegalArgumentException("backend changed from " + config.backend().keyword() + " to "
-                    + next.backend().keyword() + "; that needs a restart");
+    public Dataplane.Outcome reload(Config next, Runnable commit) {
+        synchronized (kernel) {
+            Map<BackendKey, BackendState> carried;
+            Map<PlanKey, ServicePlan> known;
+            synchronized (this) {
+                if (next.backend() != config.backend()) {
+                    throw new IllegalArgumentException("backend changed from " + config.backend().keyword() + " to "
+                            + next.backend().keyword() + "; that needs a restart");
+                }
+                carried = states(next, states, false); // copies: planning them needs no lock
+                known = lastPlans;
+            }
+            Map<PlanKey, ServicePlan> made = new HashMap<>();
+            Plan plan = plan(next, carried, known, made);
+            Dataplane.Outcome o = dataplane.apply(plan);
+            long v;
+            synchronized (this) {
+                // The states as they are now (results kept arriving during the apply), carried into the new config.
+                config = next;
+                states = states(next, states, false);
+                users = users(next);
+                version++;
+                v = version;
+                lastPlans = made;
+            }
+            commit.run();
+            Plan before = applied;
+            applied = plan;
+            // The plan was built from the states before the apply; results since then are one sync away.
+            synchronized (this) {
+                if (plan.equals(plan())) appliedVersion = v;
+            }
+            if (before != null) udpBackendsLeft(before, plan).forEach(l -> observer.udpBackendLeft(l.service(), l.backend()));
+            return o;
         }
-        Config oldConfig = config;
-        Map<BackendKey, BackendState> oldStates = states;
-        config = next;
-        states = states(next, oldStates, false);
-        try {
-            return applyNow();
-        } catch (RuntimeException e) {
-            config = oldConfig;
-            states = oldStates;
-            throw e;
+    }
+
+    /** Reloads without anything to commit alongside. */
+    public Dataplane.Outcome reload(Config next) {
+        return reload(next, () -> { });
+    }
+
+    private void applied(Plan plan, long v) {
+        Plan before = applied;
+        applied = plan;
+        synchronized (this) {
+            if (v > appliedVersion) appliedVersion = v;
         }
+        if (before != null) udpBackendsLeft(before, plan).forEach(l -> observer.udpBackendLeft(l.service(), l.backend()));
+    }
+
+    private static List<String> rejectingIn(Plan plan) {
+        List<String> out = new ArrayList<>();
+        for (ServicePlan s : plan.services()) if (s.rejects()) out.add(s.name());
+        return out;
     }
 
     private record PlanKey(Service service, List<Backend> usable) {
     }
 
-    /** Last plan() per service and its usable backends. */
-    private Map<PlanKey, ServicePlan> lastPlans = Map.of();
-
     /** The plan the kernel should have now: each service with only its usable backends. */
     public synchronized Plan plan() {
+        Map<PlanKey, ServicePlan> next = new HashMap<>();
+        Plan p = plan(config, states, lastPlans, next);
+        lastPlans = next;
+        return p;
+    }
+
+    /** {@code known}: the plans made last time, reused for unchanged services; {@code made} gets this time's. */
+    private static Plan plan(Config c, Map<BackendKey, BackendState> st, Map<PlanKey, ServicePlan> known, Map<PlanKey, ServicePlan> made) {
         List<ServicePlan> services = new ArrayList<>();
-        Map<PlanKey, ServicePlan> next = new java.util.HashMap<>();
-        for (Service service : config.services()) {
-            List<Backend> usable = service.backends().stream()
-                    .filter(b -> states.get(key(service, b)).usable()).toList();
+        for (Service service : c.services()) {
+            List<Backend> usable = new ArrayList<>();
+            for (Backend b : service.backends()) if (st.get(key(service, b)).usable()) usable.add(b);
             // The same service with the same usable backends gets the same plan object: no maglev table is
             // computed again, and the nft renderer knows it unchanged by identity.
             PlanKey key = new PlanKey(service, usable);
-            ServicePlan sp = lastPlans.get(key);
+            ServicePlan sp = known.get(key);
             if (sp == null) sp = usable.isEmpty() ? ServicePlan.rejecting(service) : Planner.plan(service.withBackends(usable));
-            next.put(key, sp);
+            made.put(key, sp);
             services.add(sp);
         }
-        lastPlans = next;
-        return Planner.assemble(config, services);
+        return Planner.assemble(c, services);
     }
 
-    /** What each checked backend needs: the checker's work list after a start or reload. */
-    public synchronized List<HealthChecker.Target> targets() {
-        List<HealthChecker.Target> out = new ArrayList<>();
-        for (Service service : config.services()) {
-            for (Backend b : service.backends()) {
-                HealthCheck check = service.healthOf(b);
-                if (check.type() != HealthCheck.Type.NONE) out.add(new HealthChecker.Target(key(service, b), service.name(), b, check));
-            }
-        }
-        return out;
+    /** Every distinct probe of the config: the checker's work list. */
+    public synchronized Set<Probe> probes() {
+        return new LinkedHashSet<>(users.keySet());
+    }
+
+    /** The probes {@code c} needs, without committing anything: what a reload hands the checker. */
+    public static Set<Probe> probes(Config c) {
+        return new LinkedHashSet<>(users(c).keySet());
     }
 
     public synchronized Config config() {
@@ -178,46 +266,20 @@ public final class Reconciler {
         return out;
     }
 
-    /** Services that refuse new connections now because none of their backends is usable. */
+    /** Services that refuse new connections (or will at the next sync) because none of their backends is usable. */
     public synchronized List<String> rejecting() {
-        // The same rule plan() follows (no usable backend: a rejecting plan), without planning every service.
-        return config.services().stream()
-                .filter(s -> s.backends().stream().noneMatch(b -> states.get(key(s, b)).usable()))
-                .map(Service::name).toList();
-    }
-
-    private void applyLogged() {
-        try {
-            Dataplane.Outcome o = applyNow();
-            if (o.changed()) log.info("kernel reprogrammed: {}", o.summary());
-        } catch (RuntimeException e) {
-            log.error("could not reprogram the kernel (will retry on the next check): {}", e.getMessage());
-        }
-    }
-
-    private Dataplane.Outcome applyNow() {
-        pending = true;
-        Plan plan = plan();
-        long start = System.nanoTime();
-        Dataplane.Outcome o;
-        try {
-            o = dataplane.apply(plan);
-        } catch (RuntimeException e) {
-            observer.syncFailed(System.nanoTime() - start, e);
-            throw e;
-        }
-        observer.synced(System.nanoTime() - start, o);
-        pending = false;
-        Plan before = applied;
-        applied = plan;
-        if (before != null) udpBackendsLeft(before, plan).forEach(l -> observer.udpBackendLeft(l.service(), l.backend()));
-        for (ServicePlan s : plan.services()) {
-            if (s.rejects() && o.changed()) {
-                log.warn("service {} has no usable backend: new connections are refused at once ({})", s.name(),
-                        s.service().protocol() == io.nflb.model.Protocol.TCP ? "tcp reset" : "icmp port unreachable");
+        List<String> out = new ArrayList<>();
+        for (Service s : config.services()) {
+            boolean any = false;
+            for (Backend b : s.backends()) {
+                if (states.get(key(s, b)).usable()) {
+                    any = true;
+                    break;
+                }
             }
+            if (!any) out.add(s.name());
         }
-        return o;
+        return out;
     }
 
     /** A UDP backend that was in the kernel's rules before this apply and is not now. */
@@ -226,12 +288,14 @@ public final class Reconciler {
 
     /** The UDP backends of {@code before} that {@code after} no longer sends new flows to. */
     static List<Left> udpBackendsLeft(Plan before, Plan after) {
+        if (before == after) return List.of();
         Map<String, ServicePlan> now = new LinkedHashMap<>();
         after.services().forEach(s -> now.put(s.name(), s));
         List<Left> out = new ArrayList<>();
         for (ServicePlan old : before.services()) {
             if (old.service().protocol() != io.nflb.model.Protocol.UDP) continue;
             ServicePlan next = now.get(old.name());
+            if (next == old) continue;
             for (var b : old.backends()) {
                 boolean stays = next != null && next.service().protocol() == io.nflb.model.Protocol.UDP
                         && next.service().listen().equals(old.service().listen())
@@ -258,6 +322,33 @@ public final class Reconciler {
             }
         }
         return out;
+    }
+
+    /** Which backends each probe's result counts for. */
+    private static Map<Probe, List<BackendKey>> users(Config config) {
+        Map<Probe, List<BackendKey>> out = new LinkedHashMap<>();
+        for (Service service : config.services()) {
+            for (Backend b : service.backends()) {
+                HealthCheck check = service.healthOf(b);
+                if (check.type() == HealthCheck.Type.NONE) continue;
+                out.computeIfAbsent(Probe.of(b, check), p -> new ArrayList<>()).add(key(service, b));
+            }
+        }
+        return out;
+    }
+
+    /** The probe whose results count for {@code key}, if it is checked. */
+    public synchronized Optional<Probe> probeOf(BackendKey key) {
+        for (Service s : config.services()) {
+            if (!s.name().equals(key.service())) continue;
+            for (Backend b : s.backends()) {
+                if (b.endpoint().equals(key.endpoint())) {
+                    HealthCheck c = s.healthOf(b);
+                    return c.type() == HealthCheck.Type.NONE ? Optional.empty() : Optional.of(Probe.of(b, c));
+                }
+            }
+        }
+        return Optional.empty();
     }
 
     static BackendKey key(Service service, Backend backend) {

@@ -24,6 +24,13 @@ public interface Dataplane {
     Outcome apply(Plan plan);
 
     /**
+     * Reads nflb's rules back from the kernel and, where they differ from {@code plan} (someone flushed the
+     * table, deleted or edited a chain, removed a jump), brings them back in one transaction. {@code changed}:
+     * a repair was needed. Unlike {@link #apply} it never trusts what this dataplane last wrote.
+     */
+    Outcome verify(Plan plan);
+
+    /**
      * Turns on IP forwarding for the families {@code services} balance, where it is off (balanced traffic is routed
      * on to the backends); returns what it changed, one line each. Not part of {@link #apply}: a sync must not
      * run sysctl each time.

@@ -70,6 +70,16 @@ public final class Dataplanes {
      * Whether nft runs here (in {@code exec}'s namespace) and would load the kind of table nflb writes: a
      * missing binary, an old nft, or a kernel without nf_tables, nat or set counters all answer no.
      */
+    /**
+     * What the rule languages the config may use would refuse although it is valid (see {@link
+     * io.nflb.model.Refusal}); validate, apply and run report these like any other config error. With
+     * {@code backend: auto} iptables' limits count too: the machine decides, later, which one it gets.
+     */
+    public static List<io.nflb.model.Refusal> refusals(io.nflb.model.Config config) {
+        if (config.backend() == BackendKind.NFTABLES) return List.of();
+        return IptablesDataplane.refusals(config);
+    }
+
     public static boolean nftWorks(Exec exec) {
         try {
             if (!exec.run(List.of("nft", "--version"), null, Duration.ofSeconds(5)).ok()) return false;

@@ -22,6 +22,15 @@ public final class Exec {
 
     public static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(60);
 
+    /**
+     * How long a tool may take to load {@code input}: the default, plus 5 s a megabyte. nft -f and iptables-restore
+     * take about a second a megabyte on a 2-core machine (100,000 round-robin services: 60 MB, 60 s), and several
+     * times that under load.
+     */
+    public static Duration timeoutFor(String input) {
+        return DEFAULT_TIMEOUT.plusSeconds(5L * (input == null ? 0 : input.length() >> 20));
+    }
+
     private static final Exec HOST = new Exec(List.of(), null);
 
     private final List<String> prefix;
@@ -62,7 +71,7 @@ public final class Exec {
     }
 
     public Result run(List<String> argv, String stdin) {
-        return run(argv, stdin, DEFAULT_TIMEOUT);
+        return run(argv, stdin, timeoutFor(stdin));
     }
 
     /**
@@ -78,43 +87,122 @@ public final class Exec {
      * check command learns which backend to check. Still an argument list, never a shell.
      */
     public Result run(List<String> argv, java.util.Map<String, String> env, String stdin, Duration timeout) {
+        return run(argv, env, stdin, timeout, MAX_OUTPUT);
+    }
+
+    /**
+     * Runs {@code argv} with at most {@code maxOutput} bytes of stdout and of stderr kept (the rest is read and
+     * dropped, so a chatty program neither blocks nor fills memory). The program runs in a process group of its
+     * own (setsid); at the timeout, and once it has exited, whatever is left of that group is killed, so a
+     * child that keeps a pipe open or lingers in the background never outlives the call. stdin is written to a
+     * file before the program starts: a caller killed halfway never hands it half a transaction.
+     */
+    public Result run(List<String> argv, java.util.Map<String, String> env, String stdin, Duration timeout, int maxOutput) {
+        return run(argv, env, stdin, timeout, maxOutput, false);
+    }
+
+    /**
+     * A health check's program: like {@link #run(List, java.util.Map, String, Duration, int)}, and when it
+     * ends, whatever it left running in its process group is killed too.
+     */
+    public Result runCheck(List<String> argv, java.util.Map<String, String> env, Duration timeout, int maxOutput) {
+        return run(argv, env, null, timeout, maxOutput, true);
+    }
+
+    private Result run(List<String> argv, java.util.Map<String, String> env, String stdin, Duration timeout, int maxOutput,
+                       boolean killLeftovers) {
         List<String> cmd = command(argv);
-        ProcessBuilder pb = new ProcessBuilder(cmd);
+        List<String> started = new ArrayList<>();
+        if (SETSID != null) started.add(SETSID);
+        started.addAll(cmd);
+        ProcessBuilder pb = new ProcessBuilder(started);
         pb.environment().putAll(env);
         pb.environment().put("LC_ALL", "C");
+        java.nio.file.Path input = null;
         Process p;
         try {
+            if (stdin != null && !stdin.isEmpty()) {
+                input = java.nio.file.Files.createTempFile("nflb-stdin-", ".txt");
+                java.nio.file.Files.writeString(input, stdin);
+                pb.redirectInput(input.toFile());
+            } else {
+                pb.redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
+            }
             p = pb.start();
         } catch (IOException e) {
             throw new ExecException("cannot run " + cmd.get(0) + ": " + e.getMessage(), e);
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            throw new ExecException("too many programs running at once to run " + cmd.get(0), e);
+        } finally {
+            deleteQuietly(input);
         }
-        CompletableFuture<byte[]> out = drain(p.getInputStream());
-        CompletableFuture<byte[]> err = drain(p.getErrorStream());
-        CompletableFuture<Void> in = CompletableFuture.runAsync(() -> feed(p.getOutputStream(), stdin), DaemonThreads.POOL);
+        long deadline = System.nanoTime() + timeout.toNanos();
+        CompletableFuture<byte[]> out;
+        CompletableFuture<byte[]> err;
+        try {
+            out = drain(p.getInputStream(), maxOutput);
+            err = drain(p.getErrorStream(), maxOutput);
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            killGroup(p);
+            throw new ExecException("too many programs running at once to run " + cmd.get(0), e);
+        }
         try {
             if (!p.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
-                p.descendants().forEach(ProcessHandle::destroyForcibly);
-                p.destroyForcibly();
+                killGroup(p);
                 p.waitFor(5, TimeUnit.SECONDS);
                 throw new ExecException(String.join(" ", cmd) + " did not finish within " + timeout.toMillis() + " ms", null);
             }
-            in.get(5, TimeUnit.SECONDS);
+            // A child still holding the pipes must not keep us past the timeout: its group goes with it.
+            long left = Math.max(0, deadline - System.nanoTime());
+            try {
+                CompletableFuture.allOf(out, err).get(Math.max(left, TimeUnit.MILLISECONDS.toNanos(100)), TimeUnit.NANOSECONDS);
+            } catch (TimeoutException e) {
+                killGroup(p);
+            }
+            if (killLeftovers) killGroup(p);
             return new Result(cmd, p.exitValue(),
                     new String(out.get(5, TimeUnit.SECONDS), StandardCharsets.UTF_8),
                     new String(err.get(5, TimeUnit.SECONDS), StandardCharsets.UTF_8));
         } catch (InterruptedException e) {
-            p.destroyForcibly();
+            killGroup(p);
             Thread.currentThread().interrupt();
             throw new ExecException("interrupted while running " + cmd.get(0), e);
         } catch (ExecutionException | TimeoutException e) {
-            p.destroyForcibly();
+            killGroup(p);
             throw new ExecException("lost the output of " + cmd.get(0) + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Kills the process and, when it leads a group of its own (setsid), every process left in that group. */
+    private static void killGroup(Process p) {
+        if (SETSID != null) {
+            // setsid made the program a group leader: its pid is the group's id. kill(2) on -pgid reaches the
+            // processes that reparented away from it, which descendants() no longer finds.
+            try {
+                new ProcessBuilder(KILL, "-KILL", "--", "-" + p.pid()).redirectErrorStream(true)
+                        .redirectOutput(ProcessBuilder.Redirect.DISCARD).start().waitFor(5, TimeUnit.SECONDS);
+            } catch (IOException e) {
+                // fall through to the descendants we can still see
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        p.descendants().forEach(ProcessHandle::destroyForcibly);
+        p.destroyForcibly();
+    }
+
+    private static void deleteQuietly(java.nio.file.Path p) {
+        if (p == null) return;
+        try {
+            java.nio.file.Files.deleteIfExists(p);
+        } catch (IOException e) {
+            // a temp file; the OS cleans /tmp
         }
     }
 
     /** Like {@link #run(List, String)} but throws unless the exit code is 0, with stderr in the message. */
     public Result check(List<String> argv, String stdin) {
-        Result r = run(argv, stdin, DEFAULT_TIMEOUT);
+        Result r = run(argv, stdin, timeoutFor(stdin));
         if (r.exitCode() != 0) {
             throw new ExecException(r.describeFailure(), null);
         }
@@ -125,24 +213,21 @@ public final class Exec {
         return check(argv, null);
     }
 
-    private static CompletableFuture<byte[]> drain(InputStream stream) {
+    /** Reads {@code stream} to its end on a pool thread, keeping the first {@code max} bytes. */
+    private static CompletableFuture<byte[]> drain(InputStream stream, int max) {
         return CompletableFuture.supplyAsync(() -> {
             try (InputStream s = stream) {
                 ByteArrayOutputStream buf = new ByteArrayOutputStream();
-                s.transferTo(buf);
+                byte[] chunk = new byte[8192];
+                for (int n = s.read(chunk); n >= 0; n = s.read(chunk)) {
+                    int keep = Math.min(n, max - buf.size());
+                    if (keep > 0) buf.write(chunk, 0, keep);
+                }
                 return buf.toByteArray();
             } catch (IOException e) {
                 throw new java.io.UncheckedIOException(e);
             }
         }, DaemonThreads.POOL);
-    }
-
-    private static void feed(OutputStream stream, String stdin) {
-        try (OutputStream s = stream) {
-            if (stdin != null) s.write(stdin.getBytes(StandardCharsets.UTF_8));
-        } catch (IOException e) {
-            // The program exited without reading all its input; its exit code tells the story.
-        }
     }
 
     /**
@@ -181,14 +266,14 @@ public final class Exec {
     public static final class Session implements AutoCloseable {
         private final List<String> command;
         private final Process process;
-        private final java.io.Writer in;
+        private final OutputStream in;
         private final java.util.concurrent.BlockingQueue<String> errors = new java.util.concurrent.LinkedBlockingQueue<>();
 
         private Session(List<String> command, Process process) {
             this.command = List.copyOf(command);
             this.process = process;
-            this.in = new java.io.OutputStreamWriter(process.getOutputStream(), StandardCharsets.UTF_8);
-            drain(process.getInputStream());
+            this.in = process.getOutputStream();
+            drain(process.getInputStream(), 0);
             DaemonThreads.POOL.execute(() -> {
                 try (java.io.BufferedReader r = new java.io.BufferedReader(new java.io.InputStreamReader(process.getErrorStream(), StandardCharsets.UTF_8))) {
                     for (String line = r.readLine(); line != null; line = r.readLine()) errors.add(line);
@@ -206,8 +291,9 @@ public final class Exec {
             return process.isAlive();
         }
 
+        /** One write of the whole text: a short one reaches the pipe whole or not at all. */
         public void write(String text) throws IOException {
-            in.write(text);
+            in.write(text.getBytes(StandardCharsets.UTF_8));
             in.flush();
         }
 
@@ -243,12 +329,23 @@ public final class Exec {
         }
     }
 
-    /** Daemon threads so a stuck pipe can never keep the JVM alive. */
+    /**
+     * The threads that drain programs' output: two per running program, at most {@value #MAX_THREADS} in all
+     * (past that a run fails at once instead of creating more), idle ones end after a minute. Daemon threads,
+     * so a stuck pipe can never keep the JVM alive.
+     */
     private static final class DaemonThreads {
-        static final java.util.concurrent.ExecutorService POOL = java.util.concurrent.Executors.newCachedThreadPool(r -> {
-            Thread t = new Thread(r, "nflb-exec");
+        static final java.util.concurrent.ThreadPoolExecutor POOL = new java.util.concurrent.ThreadPoolExecutor(0, MAX_THREADS,
+                60, TimeUnit.SECONDS, new java.util.concurrent.SynchronousQueue<>(), r -> {
+            Thread t = new Thread(null, r, "nflb-exec", 256 * 1024);
             t.setDaemon(true);
             return t;
         });
     }
+
+    /** Output kept per stream by default: far more than any kernel tool prints for nflb's tables. */
+    public static final int MAX_OUTPUT = 256 * 1024 * 1024;
+    static final int MAX_THREADS = 48;
+    private static final String SETSID = Tools.has("setsid") ? "setsid" : null;
+    private static final String KILL = "kill";
 }

@@ -28,7 +28,7 @@ public record Firewall(Policy input, Policy forward, Policy output, boolean ping
 
         public LogDrops {
             if (prefix == null || prefix.isEmpty() || prefix.length() > MAX_PREFIX
-                    || !prefix.chars().allMatch(c -> c >= 0x20 && c < 0x7f && c != '"' && c != '\\' && c != '\'')) {
+                    || !prefix.chars().allMatch(c -> c >= 0x20 && c < 0x7f && c != '"' && c != '\\' && c != '\'' && c != '$')) {
                 throw new IllegalArgumentException("bad log prefix: " + prefix);
             }
             if (rate == null) throw new IllegalArgumentException("rate is null");

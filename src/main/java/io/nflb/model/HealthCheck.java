@@ -15,6 +15,7 @@ public record HealthCheck(Type type, Duration interval, Duration timeout, int ri
 
     public static final int MAX_RISE_FALL = 100;
     public static final Duration MIN_INTERVAL = Duration.ofMillis(10);
+    public static final Duration MAX_INTERVAL = Duration.ofHours(1);
 
     /** {@code none}: the backend is always up; what a service without {@code health:} gets. */
     public static final HealthCheck NONE = new HealthCheck(Type.NONE, Duration.ofSeconds(2), Duration.ofSeconds(1),
@@ -32,7 +33,9 @@ public record HealthCheck(Type type, Duration interval, Duration timeout, int ri
         if (type == null || interval == null || timeout == null || method == null || path == null) {
             throw new IllegalArgumentException("health check is incomplete");
         }
-        if (interval.compareTo(MIN_INTERVAL) < 0) throw new IllegalArgumentException("interval below " + MIN_INTERVAL.toMillis() + "ms");
+        if (interval.compareTo(MIN_INTERVAL) < 0 || interval.compareTo(MAX_INTERVAL) > 0) {
+            throw new IllegalArgumentException("interval out of range: " + interval);
+        }
         if (timeout.isNegative() || timeout.isZero() || timeout.compareTo(interval) > 0) {
             throw new IllegalArgumentException("timeout must be positive and at most the interval");
         }

@@ -17,6 +17,8 @@ public record Service(String name, Protocol protocol, Listen listen, Scheduler s
 
     /** Larger Maglev tables only cost memory: at 100 slots per backend this already serves 1,300 backends. */
     public static final int MAX_MAGLEV_TABLE_SIZE = 131071;
+    /** Affinity is counted in whole seconds by both rule languages; a month is more than any session needs. */
+    public static final Duration MAX_AFFINITY = Duration.ofDays(30);
 
     public Service {
         Names.requireService(name);
@@ -26,6 +28,9 @@ public record Service(String name, Protocol protocol, Listen listen, Scheduler s
         backends = List.copyOf(backends);
         if (backends.isEmpty()) throw new IllegalArgumentException("service " + name + " has no backends");
         affinity = affinity == null ? Optional.empty() : affinity;
+        affinity.filter(a -> a.toNanosPart() != 0 || a.getSeconds() < 1 || a.compareTo(MAX_AFFINITY) > 0).ifPresent(a -> {
+            throw new IllegalArgumentException("affinity must be whole seconds, 1s.." + MAX_AFFINITY.toDays() + "d: " + a);
+        });
         if (maglevTableSize != 0 && (!isPrime(maglevTableSize) || maglevTableSize > MAX_MAGLEV_TABLE_SIZE)) {
             throw new IllegalArgumentException("maglev table size must be a prime up to " + MAX_MAGLEV_TABLE_SIZE + ": " + maglevTableSize);
         }

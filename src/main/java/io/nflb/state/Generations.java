@@ -41,10 +41,31 @@ public final class Generations {
         return dir;
     }
 
-    /** A confirmation being waited for: generation {@code applied} replaced {@code previous} (0: none). */
-    public record Pending(String token, int applied, int previous) {
+    /**
+     * A confirmation being waited for: generation {@code applied} replaced {@code previous} (0: none); the timer
+     * that rolls it back is process {@code timerPid} (0: not known yet) and fires at {@code deadlineMillis} (0: not known).
+     */
+    public record Pending(String token, int applied, int previous, long timerPid, long deadlineMillis) {
         public Pending {
             if (!token.matches("[0-9a-f]{16}")) throw new IllegalArgumentException("bad token " + token);
+        }
+
+        public Pending(String token, int applied, int previous) {
+            this(token, applied, previous, 0, 0);
+        }
+
+        public Pending withTimer(long pid) {
+            return new Pending(token, applied, previous, pid, deadlineMillis);
+        }
+
+        String line() {
+            return token + " " + applied + " " + previous + " " + timerPid + " " + deadlineMillis + "\n";
+        }
+
+        static Pending parse(String text) {
+            String[] w = text.strip().split(" ");
+            return new Pending(w[0], Integer.parseInt(w[1]), Integer.parseInt(w[2]),
+                    w.length > 3 ? Long.parseLong(w[3]) : 0, w.length > 4 ? Long.parseLong(w[4]) : 0);
         }
     }
 
@@ -82,22 +103,75 @@ public final class Generations {
         return dir.resolve(String.format("gen-%06d", generation));
     }
 
+    /**
+     * Whether applying {@code rules} with {@code backend} would make a generation the same as the current one:
+     * an apply that changed nothing records none, so it never pushes a real one out of the {@value #KEEP} kept.
+     */
+    public boolean sameAsCurrent(String backend, String rules) {
+        int n = current();
+        if (n == 0 || !Files.isDirectory(path(n))) return false;
+        try {
+            return backend(n).equals(backend) && Files.readString(path(n).resolve(RULES)).equals(rules);
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
     /** Stores a new generation and makes it current; keeps the newest {@value #KEEP}. */
     public int record(String configText, String backend, String rules) {
+        return commit(stage(configText, backend, rules));
+    }
+
+    /** A generation written to disk but not yet in place: {@link #commit} renames it in, {@link #discard} drops it. */
+    public record Staged(int number, Path directory, Path current) {
+    }
+
+    /**
+     * Writes the next generation and its "current" pointer under temporary names, so that a full or read-only
+     * state directory fails here, before the kernel is touched; committing is then two renames.
+     */
+    public Staged stage(String configText, String backend, String rules) {
+        Path tmp = null;
         try {
             Files.createDirectories(dir);
             List<Integer> all = list();
             int n = (all.isEmpty() ? 0 : all.get(all.size() - 1)) + 1;
-            Path tmp = Files.createTempDirectory(dir, ".new-");
+            tmp = Files.createTempDirectory(dir, ".new-");
             Files.writeString(tmp.resolve(CONFIG), configText);
             Files.writeString(tmp.resolve(BACKEND), backend + "\n");
             Files.writeString(tmp.resolve(RULES), rules);
-            Files.move(tmp, path(n), StandardCopyOption.ATOMIC_MOVE);
-            setCurrent(n);
-            prune(n);
-            return n;
+            Path current = Files.createTempFile(dir, "." + CURRENT + "-", ".tmp");
+            Files.writeString(current, n + "\n");
+            return new Staged(n, tmp, current);
+        } catch (IOException e) {
+            if (tmp != null) {
+                try {
+                    deleteTree(tmp);
+                } catch (IOException ignored) {
+                    // the error below says what went wrong
+                }
+            }
+            throw new UncheckedIOException("cannot write the generation in " + dir + ": " + e.getMessage(), e);
+        }
+    }
+
+    public int commit(Staged s) {
+        try {
+            Files.move(s.directory(), path(s.number()), StandardCopyOption.ATOMIC_MOVE);
+            Files.move(s.current(), dir.resolve(CURRENT), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            prune(s.number());
+            return s.number();
         } catch (IOException e) {
             throw new UncheckedIOException("cannot record the generation in " + dir + ": " + e.getMessage(), e);
+        }
+    }
+
+    public void discard(Staged s) {
+        try {
+            deleteTree(s.directory());
+            Files.deleteIfExists(s.current());
+        } catch (IOException e) {
+            // left-over temp names are ignored by list()
         }
     }
 
@@ -114,15 +188,14 @@ public final class Generations {
     }
 
     public void setPending(Pending p) {
-        write(PENDING, p.token() + " " + p.applied() + " " + p.previous() + "\n");
+        write(PENDING, p.line());
     }
 
     public Optional<Pending> pending() {
         Path p = dir.resolve(PENDING);
         try {
             if (!Files.exists(p)) return Optional.empty();
-            String[] w = Files.readString(p).strip().split(" ");
-            return Optional.of(new Pending(w[0], Integer.parseInt(w[1]), Integer.parseInt(w[2])));
+            return Optional.of(Pending.parse(Files.readString(p)));
         } catch (IOException | RuntimeException e) {
             throw new IllegalStateException("cannot read " + p + ": " + e.getMessage(), e);
         }
@@ -139,9 +212,8 @@ public final class Generations {
             Optional<Pending> now = pending();
             if (now.isEmpty() || (token.isPresent() && !now.get().token().equals(token.get()))) return Optional.empty();
             Files.move(p, claimed, StandardCopyOption.ATOMIC_MOVE);
-            String[] w = Files.readString(claimed).strip().split(" ");
+            Pending got = Pending.parse(Files.readString(claimed));
             Files.delete(claimed);
-            Pending got = new Pending(w[0], Integer.parseInt(w[1]), Integer.parseInt(w[2]));
             if (token.isPresent() && !got.token().equals(token.get())) {
                 setPending(got); // replaced between the read and the move: not ours, put it back
                 return Optional.empty();

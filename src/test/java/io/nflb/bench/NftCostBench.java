@@ -95,7 +95,11 @@ public final class NftCostBench {
         Files.writeString(Path.of(out + ".svg"), svg(scheduler, baseline, rows));
     }
 
+    /** Above this many services the plans are built from model records: SnakeYAML needs more than 2 GB there (issue 14, phase B). */
+    static final int YAML_UP_TO = 30_000;
+
     static Row row(String scheduler, int n) throws Exception {
+        if (n > YAML_UP_TO) return rowWithoutYaml(scheduler, n);
         String yaml = config(scheduler, n, 0, false);
         List<Double> y2s = new ArrayList<>();
         List<Double> ro = new ArrayList<>();
@@ -118,6 +122,26 @@ public final class NftCostBench {
         Plan added = sharing(base, plan(config(scheduler, n, 1, false)), n / 2);
         Plan removed = sharing(base, plan(config(scheduler, n, 2, false)), n / 2);
         Plan reweighted = sharing(base, plan(config(scheduler, n, 3, false)), n / 2);
+        return kernelRow(scheduler, n, median(y2s), median(ro), base, added, removed, reweighted);
+    }
+
+    /** The same row from plans built without YAML (no YAML column), the services as NftSyncBench makes them. */
+    private static Row rowWithoutYaml(String scheduler, int n) throws Exception {
+        io.nflb.model.Scheduler s = io.nflb.model.Scheduler.valueOf(scheduler.toUpperCase(Locale.ROOT).replace('-', '_'));
+        long t0 = System.nanoTime();
+        Plan base = io.nflb.dataplane.nft.NftSyncBench.plan(s, n, n / 2, 0);
+        long t1 = System.nanoTime();
+        NftRenderer.render(base).text();
+        double render = (System.nanoTime() - t1) / 1e6;
+        System.err.printf(Locale.ROOT, "%,d services planned from records in %.0f ms%n", n, (t1 - t0) / 1e6);
+        Plan added = io.nflb.dataplane.nft.NftSyncBench.sharing(base, io.nflb.dataplane.nft.NftSyncBench.plan(s, n, n / 2, 1), n / 2);
+        Plan removed = io.nflb.dataplane.nft.NftSyncBench.sharing(base, io.nflb.dataplane.nft.NftSyncBench.plan(s, n, n / 2, 2), n / 2);
+        Plan reweighted = io.nflb.dataplane.nft.NftSyncBench.sharing(base, io.nflb.dataplane.nft.NftSyncBench.plan(s, n, n / 2, 3), n / 2);
+        return kernelRow(scheduler, n, Double.NaN, render, base, added, removed, reweighted);
+    }
+
+    private static Row kernelRow(String scheduler, int n, double yamlParse, double configToScript, Plan base, Plan added,
+                                 Plan removed, Plan reweighted) throws Exception {
         if (n >= 10_000) System.gc();
         List<Double> full = new ArrayList<>();
         List<Double> same = new ArrayList<>();
@@ -141,7 +165,7 @@ public final class NftCostBench {
                 dp.close();
             }
         }
-        return new Row(n, median(y2s), median(ro), median(full), median(same), median(add), median(rem), median(rew),
+        return new Row(n, yamlParse, configToScript, median(full), median(same), median(add), median(rem), median(rew),
                 connPerSec(scheduler, n));
     }
 
@@ -162,13 +186,13 @@ public final class NftCostBench {
         return o;
     }
 
-    private static double ms(Supplier<?> s) {
+    public static double ms(Supplier<?> s) {
         long t0 = System.nanoTime();
         s.get();
         return (System.nanoTime() - t0) / 1e6;
     }
 
-    static double median(List<Double> xs) {
+    public static double median(List<Double> xs) {
         List<Double> s = new ArrayList<>(xs);
         s.sort(null);
         int m = s.size() / 2;
@@ -197,7 +221,7 @@ public final class NftCostBench {
             s.check(List.of("nginx", "-c", conf.toString()));
             try {
                 NftDataplane dp = new NftDataplane(r);
-                dp.apply(plan(config(scheduler, fillers, 0, true)));
+                dp.apply(fillers <= YAML_UP_TO ? plan(config(scheduler, fillers, 0, true)) : withWeb(scheduler, fillers));
                 List<Double> runs = new ArrayList<>();
                 for (int i = 0; i < 3; i++) {
                     Exec.Result w = c.run(List.of("wrk", "-t1", "-c20", "-d5s", "-H", "Connection: close", "http://10.0.0.1/"),
@@ -217,6 +241,18 @@ public final class NftCostBench {
                 files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
             }
         }
+    }
+
+    /** {@code fillers} services from records and the measured one (web, 10.0.0.1:80, two backends) last. */
+    private static Plan withWeb(String scheduler, int fillers) {
+        io.nflb.model.Scheduler s = io.nflb.model.Scheduler.valueOf(scheduler.toUpperCase(Locale.ROOT).replace('-', '_'));
+        List<io.nflb.plan.ServicePlan> services = new ArrayList<>(io.nflb.dataplane.nft.NftSyncBench.plan(s, fillers, -1, 0).services());
+        services.add(Planner.plan(new io.nflb.model.Service("web", io.nflb.model.Protocol.TCP,
+                new io.nflb.model.Listen(80, io.nflb.model.IpAddress.parse("10.0.0.1"), java.util.Optional.empty()), s,
+                io.nflb.model.Snat.NONE, List.of(new io.nflb.model.Backend(io.nflb.model.IpAddress.parse("192.168.2.2").orElseThrow(), 80, 1),
+                new io.nflb.model.Backend(io.nflb.model.IpAddress.parse("192.168.2.3").orElseThrow(), 80, 1)),
+                java.util.Optional.empty(), 0)));
+        return new Plan(services);
     }
 
     static String table(String scheduler, double baseline, List<Row> rows) {

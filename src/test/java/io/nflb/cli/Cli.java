@@ -19,16 +19,20 @@ final class Cli {
 
     static synchronized Ran run(Dataplanes dataplanes, String... args) {
         PrintStream savedOut = System.out;
+        PrintStream savedErr = System.err;
         ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream stderr = new ByteArrayOutputStream();
         StringWriter err = new StringWriter();
         try {
             System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
+            System.setErr(new PrintStream(stderr, true, StandardCharsets.UTF_8));
             var cl = Main.commandLine(dataplanes);
             cl.setErr(new PrintWriter(err, true));
             int code = cl.execute(args);
-            return new Ran(code, out.toString(StandardCharsets.UTF_8), err.toString());
+            return new Ran(code, out.toString(StandardCharsets.UTF_8), stderr.toString(StandardCharsets.UTF_8) + err);
         } finally {
             System.setOut(savedOut);
+            System.setErr(savedErr);
         }
     }
 }

@@ -54,7 +54,7 @@ class MainTest {
                     schedular: random
                     backends: []
                 """);
-        Cli.Ran r = nflb("apply", "-c", bad.toString());
+        Cli.Ran r = nflb("apply", "-c", bad.toString(), "--state-dir", dir.resolve("state").toString());
         assertThat(r.code()).isEqualTo(2);
         assertThat(r.err()).contains(bad + ":3:20: port 70000 is out of range", bad + ":4:5: unknown key 'schedular'; did you mean 'scheduler'?",
                 bad + ":5:15:", "nothing applied");
@@ -86,21 +86,21 @@ class MainTest {
         KernelTests.require("ip", "iptables-restore", "iptables-save", "sysctl");
         Path cfg = write("good.yaml", GOOD);
         try (Netns ns = Netns.create("cli")) {
-            Cli.Ran first = nflb("apply", "-c", cfg.toString(), "--netns", ns.name());
+            Cli.Ran first = nflb("apply", "-c", cfg.toString(), "--netns", ns.name(), "--state-dir", dir.resolve("state").toString());
             assertThat(first.code()).as(first.err()).isZero();
             assertThat(first.out()).contains("chains written", "net.ipv4.ip_forward was 0; set to 1");
             String saved = ns.exec().check(List.of("iptables-save", "-t", "nat")).stdout();
 
-            Cli.Ran second = nflb("apply", "-c", cfg.toString(), "--netns", ns.name());
+            Cli.Ran second = nflb("apply", "-c", cfg.toString(), "--netns", ns.name(), "--state-dir", dir.resolve("state").toString());
             assertThat(second.out()).contains("already up to date");
             assertThat(withoutComments(ns.exec().check(List.of("iptables-save", "-t", "nat")).stdout())).isEqualTo(withoutComments(saved));
 
-            Cli.Ran status = nflb("status", "--json", "--netns", ns.name(), "--socket", dir.resolve("no-daemon.sock").toString());
+            Cli.Ran status = nflb("status", "--json", "--netns", ns.name(), "--socket", dir.resolve("no-daemon.sock").toString(), "--state-dir", dir.resolve("state").toString());
             assertThat(status.out()).contains("\"installed\":[\"iptables\"]", "\"endpoint\":\"10.99.1.2:80\"");
 
             assertThat(nflb("flush", "--netns", ns.name()).out()).contains("chains and 3 jumps removed");
             assertThat(ns.exec().check(List.of("iptables-save", "-t", "nat")).stdout()).doesNotContain("NFLB");
-            assertThat(nflb("status", "--netns", ns.name(), "--socket", dir.resolve("no-daemon.sock").toString()).out()).contains("no rules installed");
+            assertThat(nflb("status", "--netns", ns.name(), "--socket", dir.resolve("no-daemon.sock").toString(), "--state-dir", dir.resolve("state").toString()).out()).contains("no rules installed");
         }
     }
 
@@ -159,7 +159,7 @@ class MainTest {
     @Test
     void validateHelpEndsWithTheKeysOfEachMappingAndKeysListsEveryKey() {
         String help = nflb("validate", "--help").out();
-        assertThat(help).contains("`nflb validate --keys`", "(top level): backend services firewall ha\n",
+        assertThat(help).contains("`nflb validate --keys`", "(top level): backend services firewall daemon ha\n",
                 "  services[].backends[]: address port weight health\n", "  firewall.forward[]: as firewall.allow[]\n");
         for (Schema.Section s : Schema.sections(ConfigSchema.ROOT)) {
             for (String key : s.spec().keyNames()) assertThat(help.replaceAll("\\s+", " ")).as(s.path()).contains(" " + key + " ");

@@ -39,6 +39,16 @@ class ConfigErrorsTest {
                         + "c: [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b, *b, *b, *b, *b, *b, *b, *b, *b, *b, *b,"
                         + " *b, *b, *b, *b, *b, *b, *b, *b, *b, *b, *b, *b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\n",
                         List.of("t.yaml:1:1: invalid yaml: number of aliases for non-scalar nodes exceeds the specified max=50")),
+                arguments("a line of a megabyte", "services: []\nbackend: " + "a".repeat(70_000) + "\n",
+                        List.of("t.yaml:2:65537: line is 70009 characters long; at most 65536")),
+                arguments("a scalar of many lines", "services: []\nbackend: \"" + "a\n ".repeat(3000) + "\"\n",
+                        List.of("t.yaml:2:10: a value of 6000 characters; at most 4096")),
+                arguments("nested too deeply", "services: " + "[".repeat(30_000) + "\n",
+                        List.of("t.yaml:1:1: invalid yaml: nested too deeply")),
+                arguments("aliases that expand to millions of nodes", "a: &a [" + "x, ".repeat(63) + "x]\n"
+                        + "b: &b [*a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c]\n"
+                        + "e: &e [*d, *d, *d, *d, *d, *d, *d, *d]\nf: &f [*e, *e, *e, *e, *e, *e, *e, *e]\nservices: [*f, *f, *f, *f, *f, *f, *f, *f]\n",
+                        List.of("t.yaml:1:1: invalid yaml: the document expands to more than 4000000 nodes through its aliases")),
                 arguments("control character", "services: []\nbackend: a\u0007\n",
                         List.of("t.yaml:2:11: invalid yaml: character U+0007 is not allowed")),
                 arguments("duplicate key", """
@@ -198,6 +208,23 @@ class ConfigErrorsTest {
                 arguments("maglev settings without maglev", maglev("random", 251),
                         List.of("t.yaml:5:13: maglev settings need 'scheduler: maglev', found 'scheduler: random'")),
                 // durations
+                arguments("affinity not in whole seconds", service("affinity: {timeout: 1500ms}"),
+                        List.of("t.yaml:5:25: affinity timeout 1500ms is not a whole number of seconds")),
+                arguments("affinity too long", service("affinity: {timeout: 31d}"),
+                        List.of("t.yaml:5:25: affinity timeout 31d is out of range; expected 1s..30d")),
+                arguments("a duration past a year", service("affinity: {timeout: 999999999d}"),
+                        List.of("t.yaml:5:25: duration '999999999d' is too long; at most 365d")),
+                arguments("check interval past an hour", service("health: {type: tcp, interval: 2h, timeout: 1s}"),
+                        List.of("t.yaml:5:35: interval 2h is out of range; expected 10ms..1h")),
+                arguments("sync interval too short", "daemon: {min_sync_interval: 1ms}\nservices: []\n",
+                        List.of("t.yaml:1:29: min_sync_interval 1ms is out of range; expected 10ms..10s")),
+                arguments("resync too rare", "daemon: {resync_interval: 2d}\nservices: []\n",
+                        List.of("t.yaml:1:27: resync_interval 2d is out of range; expected 1s..1d")),
+                arguments("unknown daemon key", "daemon: {min_sync: 1s}\nservices: []\n",
+                        List.of("t.yaml:1:10: unknown key 'min_sync'; expected one of: min_sync_interval, resync_interval, endpoint_histograms")),
+                arguments("a log prefix nft would read as a variable", "services: []\nfirewall: {log_drops: {prefix: \"drop $x\"}}\n",
+                        List.of("t.yaml:2:32: log prefix must be 1 to 29 printable ASCII characters without quotes, backslashes"
+                                + " or '$' (nft reads $ as a variable)")),
                 arguments("unknown unit", service("affinity: {timeout: 3x}"),
                         List.of("t.yaml:5:25: '3x' is not a duration; expected a number and a unit (ms, s, m, h, d)"
                                 + " such as 500ms, 2s or 1h30m")),

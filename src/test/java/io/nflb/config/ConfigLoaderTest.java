@@ -40,7 +40,7 @@ class ConfigLoaderTest {
                         new Listen(53, Optional.of(ip("2001:db8::53")), Optional.empty()),
                         Scheduler.RANDOM, Snat.NONE,
                         List.of(new Backend(ip("2001:db8::5"), 53, 1000), new Backend(ip("2001:db8::6"), 5353, 1)),
-                        Optional.of(Duration.ofMillis(500)), 0),
+                        Optional.of(Duration.ofSeconds(1)), 0),
                 new Service("ssh-any", Protocol.TCP, new Listen(22, Optional.empty(), Optional.of("wg+")),
                         Scheduler.ROUND_ROBIN, Snat.NONE, List.of(new Backend(ip("10.0.0.9"), 22, 1)))));
 

@@ -86,7 +86,7 @@ class ConfigSchemaTest {
         assertThat(Schema.sections(ConfigSchema.ROOT)).extracting(Section::path).containsExactly("", "services[]",
                 "services[].listen", "services[].affinity", "services[].maglev", "services[].health", "services[].limits",
                 "services[].backends[]", "services[].backends[].health", "firewall", "firewall.policy", "firewall.allow[]",
-                "firewall.forward[]", "firewall.log_drops", "ha", "ha.gateway", "ha.sync");
+                "firewall.forward[]", "firewall.log_drops", "daemon", "ha", "ha.gateway", "ha.sync");
         assertThat(Schema.sections(ConfigSchema.ROOT)).filteredOn(s -> s.sameAs().isPresent())
                 .extracting(s -> s.path() + " = " + s.sameAs().get())
                 .containsExactly("services[].backends[].health = services[].health", "firewall.forward[] = firewall.allow[]");

@@ -76,7 +76,7 @@ class HealthConfigTest {
                 arguments("bad duration", "    health: {type: tcp, interval: 2 seconds}\n",
                         List.of("t.yaml:5:35: '2 seconds' is not a duration; expected a number and a unit (ms, s, m, h, d) such as 500ms, 2s or 1h30m")),
                 arguments("interval too short", "    health: {type: tcp, interval: 5ms, timeout: 1ms}\n",
-                        List.of("t.yaml:5:35: interval 5ms is too short; expected at least 10ms")),
+                        List.of("t.yaml:5:35: interval 5ms is out of range; expected 10ms..1h")),
                 arguments("timeout longer than interval", "    health: {type: tcp, interval: 1s, timeout: 2s}\n",
                         List.of("t.yaml:5:48: timeout 2000ms is longer than interval 1000ms; a check must end before the next starts")),
                 arguments("timeout longer than the default interval", "    health: {type: tcp, timeout: 3s}\n",

@@ -50,6 +50,7 @@ final class SchemaCases {
               allow: [{ports: [22], from: [10.0.0.0/8]}]
               forward: [{ports: [443], to: [192.168.2.0/24]}]
               log_drops: {}
+            daemon: {}
             ha:
               interface: eth0
               router_id: 51

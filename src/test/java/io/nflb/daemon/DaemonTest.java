@@ -131,21 +131,23 @@ class DaemonTest {
         String m = daemon.metrics().scrape();
         assertThat(m).contains(
                 "# TYPE nflb_backend_up gauge",
-                "nflb_backend_up{backend=\"192.168.2.2:80\",service=\"web\"} 0.0",
-                "nflb_backend_up{backend=\"192.168.2.3:80\",service=\"web\"} 1.0",
-                "nflb_backend_state{backend=\"192.168.2.2:80\",service=\"web\",state=\"draining\"} 1.0",
-                "nflb_backend_state{backend=\"192.168.2.2:80\",service=\"web\",state=\"up\"} 0.0",
-                "nflb_backend_weight{backend=\"192.168.2.3:80\",service=\"web\"} 3.0",
+                "nflb_backend_up{backend=\"192.168.2.2:80\",service=\"web\"} 0\n",
+                "nflb_backend_up{backend=\"192.168.2.3:80\",service=\"web\"} 1\n",
+                "nflb_backend_state{backend=\"192.168.2.2:80\",service=\"web\",state=\"draining\"} 1\n",
+                "nflb_backend_weight{backend=\"192.168.2.3:80\",service=\"web\"} 3\n",
                 "# TYPE nflb_backend_connections_total counter",
-                "nflb_backend_connections_total{backend=\"192.168.2.3:80\",service=\"web\"} 0.0",
+                "nflb_backend_connections_total{backend=\"192.168.2.3:80\",service=\"web\"} 0\n",
                 "# TYPE nflb_sync_duration_seconds histogram",
                 "nflb_sync_duration_seconds_count 2",
                 "nflb_sync_failures_total 0.0",
+                "nflb_repairs_total 0.0",
                 "nflb_config_generation 1.0",
-                "nflb_service_rejecting{service=\"web\"} 0.0");
+                "nflb_service_rejecting{service=\"web\"} 0\n")
+                .doesNotContain("nflb_backend_state{backend=\"192.168.2.2:80\",service=\"web\",state=\"up\"}")
+                .doesNotContain("nflb_endpoint_check_duration_seconds_bucket");
         daemon.reload(ConfigLoader.parse("t.yaml", YAML.replace("weight: 3", "weight: 2")));
         assertThat(daemon.metrics().scrape()).contains("nflb_config_generation 2.0", "nflb_reloads_total 1.0",
-                "nflb_backend_weight{backend=\"192.168.2.3:80\",service=\"web\"} 2.0");
+                "nflb_backend_weight{backend=\"192.168.2.3:80\",service=\"web\"} 2\n");
         daemon.reloadRefused("t.yaml:3:5: unknown key");
         assertThat(daemon.metrics().scrape()).contains("nflb_reload_failures_total 1.0");
         assertThat(daemon.events()).extracting(Events.Event::message).anyMatch(s -> s.startsWith("reload refused: t.yaml:3:5"));
@@ -156,12 +158,12 @@ class DaemonTest {
         start(YAML);
         healthy.set(false);
         long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
-        while (!daemon.rejecting().contains("web") && System.nanoTime() < deadline) Thread.sleep(10);
+        while (!tool.save(false).contains("REJECT --reject-with tcp-reset") && System.nanoTime() < deadline) Thread.sleep(10);
         assertThat(daemon.rejecting()).containsExactly("web");
         assertThat(tool.save(false)).contains("REJECT --reject-with tcp-reset");
         String m = daemon.metrics().scrape();
-        assertThat(m).contains("nflb_service_rejecting{service=\"web\"} 1.0", "nflb_backend_up{backend=\"192.168.2.2:80\",service=\"web\"} 0.0")
-                .containsPattern("nflb_health_check_failures_total\\{backend=\"192.168.2.2:80\",service=\"web\"} [1-9]");
+        assertThat(m).contains("nflb_service_rejecting{service=\"web\"} 1\n", "nflb_backend_up{backend=\"192.168.2.2:80\",service=\"web\"} 0\n")
+                .containsPattern("nflb_health_check_failures_total\\{endpoint=\"192.168.2.2:80\",type=\"tcp\"} [1-9]");
         String json = StatusReport.json(daemon);
         assertThat(json).contains("\"name\":\"web\"", "\"rejecting\":true", "\"state\":\"down\"", "\"check\":\"tcp\"", "\"ok\":false");
         assertThat(daemon.events()).extracting(Events.Event::message).contains("backend web -> 192.168.2.2:80 is down");
@@ -184,6 +186,8 @@ class DaemonTest {
             HttpResponse<String> status = http.send(HttpRequest.newBuilder(URI.create(base + "/api/status")).build(), HttpResponse.BodyHandlers.ofString());
             assertThat(status.body()).startsWith("{\"dataplane\":\"iptables\",\"generation\":1,").contains("\"listen\":\"10.0.0.1:80\"");
             assertThat(http.send(HttpRequest.newBuilder(URI.create(base + "/nope")).build(), HttpResponse.BodyHandlers.ofString()).statusCode()).isEqualTo(404);
+            assertThat(http.send(HttpRequest.newBuilder(URI.create(base + "/metricsfoo")).build(), HttpResponse.BodyHandlers.ofString()).statusCode()).isEqualTo(404);
+            assertThat(http.send(HttpRequest.newBuilder(URI.create(base + "/metrics/")).build(), HttpResponse.BodyHandlers.ofString()).statusCode()).isEqualTo(404);
             assertThat(http.send(HttpRequest.newBuilder(URI.create(base + "/metrics")).POST(HttpRequest.BodyPublishers.noBody()).build(),
                     HttpResponse.BodyHandlers.ofString()).statusCode()).isEqualTo(405);
         }

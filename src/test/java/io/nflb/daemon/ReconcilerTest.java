@@ -8,10 +8,6 @@ import io.nflb.testing.FakeKernel;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
-import java.util.ArrayList;
-import java.util.List;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -74,13 +70,13 @@ class ReconcilerTest {
     void startsWithEveryBackendUpAndAdoptsWhatIsAlreadyThere(FakeKernel.Language language) throws Exception {
         use(language);
         Reconciler r = new Reconciler(dataplane, config(YAML));
-        assertThat(r.start().changed()).isTrue();
+        assertThat(r.sync().outcome().changed()).isTrue();
         assertThat(rules()).contains(ep("192.168.2.2:80"), ep("192.168.2.3:80"), ep("192.168.2.4:80"), ep("192.168.2.5:53"))
                 .doesNotContain("REJECT", "rej4 {\n\t\ttype ipv4_addr . inet_proto . inet_service\n\t\telements");
         int commits = kernel.committed().size();
         // A restarted daemon: same config, same kernel, nothing sent.
         Reconciler again = new Reconciler(kernel.dataplane(), config(YAML));
-        assertThat(again.start().changed()).isFalse();
+        assertThat(again.sync().outcome().changed()).isFalse();
         assertThat(kernel.committed()).hasSize(commits);
     }
 
@@ -89,12 +85,16 @@ class ReconcilerTest {
     void aBackendLeavesOnTheFallthFailureTouchingOnlyItsServiceAndComesBackAfterRise(FakeKernel.Language language) throws Exception {
         use(language);
         Reconciler r = new Reconciler(dataplane, config(YAML));
-        r.start();
+        r.sync();
         int commits = kernel.committed().size();
         assertThat(r.report(web(1), false)).isFalse();
         assertThat(kernel.committed()).hasSize(commits);
         assertThat(r.report(web(1), false)).isTrue();
         assertThat(r.status(web(1))).contains(BackendState.Status.DOWN);
+        assertThat(kernel.committed()).as("a result only records").hasSize(commits);
+        assertThat(r.pending()).isTrue();
+        r.sync();
+        assertThat(r.pending()).isFalse();
         assertThat(rules()).doesNotContain(ep("192.168.2.3:80")).contains(ep("192.168.2.2:80"), ep("192.168.2.4:80"));
         String tx = lastTransaction();
         if (language == FakeKernel.Language.IPTABLES) {
@@ -106,8 +106,9 @@ class ReconcilerTest {
         }
 
         assertThat(r.report(web(1), true)).isFalse();
-        assertThat(rules()).doesNotContain(ep("192.168.2.3:80"));
+        assertThat(r.pending()).isFalse();
         assertThat(r.report(web(1), true)).isTrue();
+        r.sync();
         assertThat(rules()).contains(ep("192.168.2.3:80"));
     }
 
@@ -116,11 +117,14 @@ class ReconcilerTest {
     void aServiceWithNoUsableBackendRejectsNewConnectionsInTheFilterHooks(FakeKernel.Language language) throws Exception {
         use(language);
         Reconciler r = new Reconciler(dataplane, config(YAML));
-        r.start();
+        r.sync();
         for (int i = 0; i < 3; i++) {
             r.report(web(i), false);
             r.report(web(i), false);
         }
+        int commits = kernel.committed().size();
+        assertThat(r.sync().rejecting()).containsExactly("web");
+        assertThat(kernel.committed()).as("three backends down, one transaction").hasSize(commits + 1);
         assertThat(r.rejecting()).containsExactly("web");
         assertThat(dataplane.rejecting()).containsExactly("web");
         if (language == FakeKernel.Language.IPTABLES) {
@@ -135,6 +139,7 @@ class ReconcilerTest {
         }
 
         r.admin(new BackendKey("dns", "192.168.2.5:53"), BackendState.Admin.DISABLED);
+        r.sync();
         assertThat(r.rejecting()).containsExactly("web", "dns");
         assertThat(dataplane.rejecting()).containsExactlyInAnyOrder("web", "dns");
         if (language == FakeKernel.Language.IPTABLES) {
@@ -146,6 +151,7 @@ class ReconcilerTest {
         r.report(web(0), true);
         r.report(web(0), true);
         r.admin(new BackendKey("dns", "192.168.2.5:53"), BackendState.Admin.NORMAL);
+        r.sync();
         assertThat(r.rejecting()).isEmpty();
         assertThat(dataplane.rejecting()).isEmpty();
         assertThat(rules()).doesNotContain("NFLB-REJECT", "comment \"web\" }").contains(ep("192.168.2.2:80"));
@@ -156,11 +162,14 @@ class ReconcilerTest {
     void drainingTakesABackendOutOfSelectionAndBackWithoutWaitingForChecks(FakeKernel.Language language) throws Exception {
         use(language);
         Reconciler r = new Reconciler(dataplane, config(YAML));
-        r.start();
-        r.admin(web(2), BackendState.Admin.DRAINING);
+        r.sync();
+        long v = r.admin(web(2), BackendState.Admin.DRAINING);
         assertThat(r.status(web(2))).contains(BackendState.Status.DRAINING);
+        assertThat(r.sync().version()).isGreaterThanOrEqualTo(v);
+        assertThat(r.appliedVersion()).isEqualTo(v);
         assertThat(rules()).doesNotContain(ep("192.168.2.4:80"));
         r.admin(web(2), BackendState.Admin.NORMAL);
+        r.sync();
         assertThat(rules()).contains(ep("192.168.2.4:80"));
     }
 
@@ -169,9 +178,10 @@ class ReconcilerTest {
     void reloadKeepsVerdictsStartsNewCheckedBackendsDownAndIgnoresRemovedOnes(FakeKernel.Language language) throws Exception {
         use(language);
         Reconciler r = new Reconciler(dataplane, config(YAML));
-        r.start();
+        r.sync();
         r.report(web(0), false);
         r.report(web(0), false);
+        r.sync();
         String next = YAML.replace("- {address: 192.168.2.4}", "- {address: 192.168.2.7}");
         assertThat(r.reload(config(next)).changed()).isTrue();
         assertThat(r.status(web(0))).contains(BackendState.Status.DOWN);
@@ -181,8 +191,9 @@ class ReconcilerTest {
         assertThat(r.report(web(2), false)).isFalse();
         r.report(web(5), true);
         r.report(web(5), true);
+        r.sync();
         assertThat(rules()).contains(ep("192.168.2.7:80"));
-        assertThat(r.targets()).extracting(HealthChecker.Target::key).contains(web(5)).doesNotContain(web(2));
+        assertThat(r.probes()).extracting(Probe::endpoint).contains("192.168.2.7:80").doesNotContain("192.168.2.4:80");
     }
 
     @ParameterizedTest
@@ -190,112 +201,75 @@ class ReconcilerTest {
     void aReloadTheKernelRefusesLeavesTheRunningConfigAndRules(FakeKernel.Language language) throws Exception {
         use(language);
         Reconciler r = new Reconciler(dataplane, config(YAML));
-        r.start();
+        r.sync();
         String before = rules();
         Config old = r.config();
         kernel.refuseLinesContaining("192.168.2.9");
         assertThatThrownBy(() -> r.reload(config(YAML.replace("192.168.2.6", "192.168.2.9")))).isInstanceOf(RuntimeException.class);
         assertThat(r.config()).isSameAs(old);
         assertThat(rules()).isEqualTo(before);
+        assertThat(r.probes()).as("the old checks stay").extracting(Probe::endpoint).doesNotContain("192.168.2.9:8080");
         kernel.refuseLinesContaining(null);
         r.report(web(0), false);
         r.report(web(0), false);
+        r.sync();
         assertThat(rules()).doesNotContain(ep("192.168.2.2:80")).contains(ep("192.168.2.6:8080"));
     }
 
     @ParameterizedTest
     @EnumSource(FakeKernel.Language.class)
-    void aFailedApplyIsRetriedOnTheNextResult(FakeKernel.Language language) throws Exception {
+    void aRefusedSyncStaysPendingAndTheNextSyncAppliesIt(FakeKernel.Language language) throws Exception {
         use(language);
         Reconciler r = new Reconciler(dataplane, config(YAML));
-        r.start();
+        r.sync();
         kernel.refuseLinesContaining(language == FakeKernel.Language.IPTABLES ? "NFLB-SVC-web" : "svc_web");
         r.report(web(1), false);
-        r.report(web(1), false); // flips; the kernel refuses
+        r.report(web(1), false);
+        assertThatThrownBy(r::sync).isInstanceOf(RuntimeException.class);
+        assertThat(r.pending()).isTrue();
         assertThat(rules()).contains(ep("192.168.2.3:80"));
         kernel.refuseLinesContaining(null);
-        r.report(web(0), true); // nothing flips, but the pending change goes in
+        r.sync();
+        assertThat(r.pending()).isFalse();
         assertThat(rules()).doesNotContain(ep("192.168.2.3:80"));
     }
 
     @ParameterizedTest
     @EnumSource(FakeKernel.Language.class)
-    void checkerTicksDriveTheReconcilerThroughItsProbe(FakeKernel.Language language) throws Exception {
+    void oneProbePerEndpointCountsForEveryServiceThatUsesIt(FakeKernel.Language language) throws Exception {
         use(language);
-        Reconciler r = new Reconciler(dataplane, config(YAML));
-        r.start();
-        ManualTicker ticker = new ManualTicker();
-        boolean[] healthy = {true, true, true};
-        HealthChecker checker = new HealthChecker(ticker, Runnable::run,
-                t -> t.service().equals("web") ? healthy[t.backend().address().toString().charAt(10) - '2'] : true,
-                r::report);
-        checker.update(r.targets());
-        assertThat(checker.size()).isEqualTo(4); // web x3 and dns's exec; api is unchecked
-        assertThat(ticker.intervals).containsOnly(java.time.Duration.ofMillis(200), java.time.Duration.ofSeconds(2));
-        healthy[0] = false;
-        ticker.tickAll();
-        assertThat(rules()).contains(ep("192.168.2.2:80"));
-        ticker.tickAll();
-        assertThat(rules()).doesNotContain(ep("192.168.2.2:80"));
-        // A reload that drops a backend stops its check.
-        r.reload(config(YAML.replace("      - {address: 192.168.2.4}\n", "")));
-        checker.update(r.targets());
-        assertThat(checker.size()).isEqualTo(3);
-        assertThat(ticker.live()).isEqualTo(3);
-        checker.close();
-        assertThat(ticker.live()).isZero();
+        StringBuilder yaml = new StringBuilder("services:\n");
+        for (int i = 0; i < 50; i++) {
+            yaml.append("  - name: s").append(i).append("\n    listen: {address: 10.0.1.").append(i + 1).append(", port: 80}\n")
+                    .append("    health: {type: tcp, interval: 200ms, timeout: 100ms, rise: 1, fall: ").append(1 + i % 2).append("}\n")
+                    .append("    backends: [{address: 192.168.2.2}, {address: 192.168.2.3}]\n");
+        }
+        Reconciler r = new Reconciler(dataplane, config(yaml.toString()));
+        r.sync();
+        assertThat(r.probes()).as("rise and fall are not part of a probe").hasSize(2);
+        Probe first = r.probes().iterator().next();
+        assertThat(r.report(first, false)).as("fall 1: half of the services flip").hasSize(25);
+        assertThat(r.report(first, false)).as("fall 2: the others").hasSize(25);
+        int commits = kernel.committed().size();
+        r.sync();
+        assertThat(kernel.committed()).as("50 flips, one transaction").hasSize(commits + 1);
+        assertThat(rules()).doesNotContain(ep("192.168.2.2:80")).contains(ep("192.168.2.3:80"));
     }
 
     @ParameterizedTest
     @EnumSource(FakeKernel.Language.class)
-    void aHungCheckNeverDelaysAnotherBackendsCheck(FakeKernel.Language language) throws Exception {
+    void verifyRepairsATableSomeoneElseFlushedAndSaysSo(FakeKernel.Language language) throws Exception {
         use(language);
         Reconciler r = new Reconciler(dataplane, config(YAML));
-        r.start();
-        CountDownLatch release = new CountDownLatch(1);
-        CountDownLatch otherDown = new CountDownLatch(1);
-        HealthProbe probe = t -> {
-            if (t.key().equals(web(0))) {
-                release.await(30, TimeUnit.SECONDS); // hangs (past its own timeout) until the test ends
-                return true;
-            }
-            return !t.key().equals(web(1));
-        };
-        try (HealthChecker checker = HealthChecker.standard(probe, (key, ok) -> {
-            r.report(key, ok);
-            if (r.status(web(1)).orElseThrow() == BackendState.Status.DOWN) otherDown.countDown();
-        })) {
-            checker.update(r.targets());
-            assertThat(otherDown.await(10, TimeUnit.SECONDS)).as("web(1) marked down while web(0)'s check hangs").isTrue();
-            assertThat(rules()).doesNotContain(ep("192.168.2.3:80")).contains(ep("192.168.2.2:80"));
-        } finally {
-            release.countDown();
-        }
-    }
-
-    /** Ticks when told to. */
-    static final class ManualTicker implements HealthChecker.Ticker {
-        final List<java.time.Duration> intervals = new ArrayList<>();
-        private final List<Runnable> ticks = new ArrayList<>();
-        private final List<boolean[]> alive = new ArrayList<>();
-
-        @Override
-        public Runnable every(java.time.Duration interval, Runnable tick) {
-            boolean[] on = {true};
-            intervals.add(interval);
-            ticks.add(tick);
-            alive.add(on);
-            return () -> on[0] = false;
-        }
-
-        void tickAll() {
-            for (int i = 0; i < ticks.size(); i++) {
-                if (alive.get(i)[0]) ticks.get(i).run();
-            }
-        }
-
-        int live() {
-            return (int) alive.stream().filter(a -> a[0]).count();
-        }
+        r.sync();
+        String good = rules();
+        assertThat(r.verify().outcome().changed()).as("nothing to repair").isFalse();
+        if (language == FakeKernel.Language.IPTABLES) kernel.iptables().restore("*nat\n-F NFLB-SERVICES\nCOMMIT\n");
+        else kernel.nft().transaction("delete table inet nflb\n");
+        assertThat(rules()).isNotEqualTo(good);
+        Reconciler.Synced repaired = r.verify();
+        assertThat(repaired.outcome().changed()).isTrue();
+        if (language == FakeKernel.Language.NFTABLES) assertThat(repaired.outcome().summary()).contains("table missing");
+        assertThat(rules()).isEqualTo(good);
     }
 }

@@ -43,7 +43,8 @@ class DaemonLabTest {
             servers.startAll();
             Exec router = Exec.inNetns(topology.router());
             Process daemon = new ProcessBuilder(router.command(Servers.java("io.nflb.cli.Main", "run", "-c", yaml.toString(),
-                    "--pid-file", pid.toString()))).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+                    "--pid-file", pid.toString(), "--socket", dir.resolve("nflb.sock").toString(),
+                    "--state-dir", dir.resolve("state").toString(), "--listen", "off"))).redirectErrorStream(true).redirectOutput(log.toFile()).start();
             try {
                 await(router, r -> r.contains("192.168.2.2:80") && r.contains("192.168.2.3:80") && r.contains("192.168.2.4:80"),
                         Duration.ofSeconds(30), log);

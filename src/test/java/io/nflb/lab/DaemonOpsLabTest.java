@@ -33,7 +33,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 class DaemonOpsLabTest {
 
     private static final String VIP = Topology.ROUTER_SERVER_SIDE;
-    private static final String WEB = "127.0.0.1:9140";
+    /** Inside the router's namespace, so any port is free; never the default 9140, which a real daemon may use. */
+    private static final String WEB = "127.0.0.1:" + (20000 + ThreadLocalRandom.current().nextInt(20000));
 
     @BeforeEach
     void requireKernel() {
@@ -80,7 +81,8 @@ class DaemonOpsLabTest {
                 assertThat(drained.values().stream().mapToInt(Integer::intValue).sum()).isEqualTo(90);
                 assertThat(ControlClient.ask(socket, "states").text()).contains("backend\tweb\t" + endpoint + "\tdraining\t1");
                 awaitMoreAnswers(held, name, answers(held, name));
-                String status = stdout(() -> Main.run("status", "--netns", topology.router(), "--socket", socket.toString()));
+                String status = stdout(() -> Main.run("status", "--netns", topology.router(), "--socket", socket.toString(),
+                        "--state-dir", dir.resolve("state").toString()));
                 assertThat(status).containsPattern(java.util.regex.Pattern.quote(endpoint) + " +draining +[0-9]+")
                         .doesNotContain("health states unknown");
                 assertThat(Files.readString(held)).doesNotContain("failed");
@@ -105,7 +107,14 @@ class DaemonOpsLabTest {
                 assertThat(shot).exists();
                 assertThat(Files.size(shot)).isGreaterThan(10_000);
 
+                // The counters are sampled, not read per scrape: wait for a sample that has the connections made above.
                 String metrics = httpGet(topology, "http://" + WEB + "/metrics");
+                long countersBy = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+                while (!java.util.regex.Pattern.compile("nflb_backend_connections_total\\{backend=\"192.168.2.4:80\",service=\"web\"} [1-9]")
+                        .matcher(metrics).find() && System.nanoTime() < countersBy) {
+                    Thread.sleep(300);
+                    metrics = httpGet(topology, "http://" + WEB + "/metrics");
+                }
                 assertThat(metrics).startsWith("200\n")
                         .contains("nflb_backend_up{backend=\"192.168.2.2:80\",service=\"web\"} 1")
                         .contains("nflb_backend_state{backend=\"192.168.2.3:80\",service=\"web\",state=\"up\"} 1")
@@ -141,6 +150,39 @@ class DaemonOpsLabTest {
             assertThat(Files.exists(socket)).as("socket removed on exit").isFalse();
         } finally {
             assertThat(LabTest.namespacesStartingWith(prefix)).as("namespaces left behind").isEmpty();
+        }
+    }
+
+    /** The page at 1,000 services in a real browser: failing services first, a filter box, a bounded page. */
+    @Test
+    void theStatusPageAtAThousandServicesShowsTheFailingOnesFirst() throws Exception {
+        KernelTests.require("chromium");
+        StringBuilder yaml = new StringBuilder("backend: nftables\nservices:\n");
+        for (int s = 0; s < 1000; s++) {
+            yaml.append("  - name: svc-").append(s).append("\n    listen: {address: 10.").append(s / 250).append('.').append(s % 250 + 1)
+                    .append(".1, port: 80}\n    backends:\n");
+            for (int b = 0; b < 10; b++) yaml.append("      - {address: 192.168.").append(b).append(".").append(s % 250 + 2).append("}\n");
+        }
+        io.nflb.testing.FakeKernel kernel = new io.nflb.testing.FakeKernel(io.nflb.testing.FakeKernel.Language.NFTABLES);
+        Path dir = Files.createTempDirectory("nflb-page");
+        try (io.nflb.daemon.Daemon d = new io.nflb.daemon.Daemon(kernel.dataplane(), io.nflb.config.ConfigLoader.parse("p.yaml", yaml.toString()),
+                p -> true, Exec.host(), Duration.ofSeconds(5))) {
+            d.start();
+            for (int b = 0; b < 10; b++) d.admin("svc-700", "192.168.%d.202".formatted(b), io.nflb.daemon.BackendState.Admin.DISABLED);
+            d.admin("svc-900", "192.168.3.152", io.nflb.daemon.BackendState.Admin.DRAINING);
+            try (io.nflb.daemon.WebServer web = io.nflb.daemon.WebServer.start(new java.net.InetSocketAddress("127.0.0.1", 0), d)) {
+                String url = "http://127.0.0.1:" + web.address().getPort() + "/";
+                String dom = chromiumAt(Exec.host(), dir, url, "--dump-dom").stdout();
+                Path artifacts = Path.of("target", "test-artifacts").toAbsolutePath();
+                Files.createDirectories(artifacts);
+                Files.writeString(artifacts.resolve("status-page-1000.html"), dom);
+                chromiumAt(Exec.host(), dir, url, "--screenshot=" + artifacts.resolve("status-page-1000.png"), "--window-size=1280,1000");
+                assertThat(dom).contains("data-loaded=\"true\"", "<input id=\"filter\"", "800 more services: use the filter");
+                int first = dom.indexOf("<section class=\"service\"");
+                assertThat(dom.substring(first, first + 120)).as("refusing first").contains("data-service=\"svc-700\" data-rejecting=\"true\"");
+                assertThat(dom.indexOf("data-service=\"svc-900\"")).as("degraded next").isLessThan(dom.indexOf("data-service=\"svc-0\""));
+                assertThat(dom.split("<section class=\"service\" data-service=\"svc-", -1).length - 1).isEqualTo(200);
+            }
         }
     }
 
@@ -207,6 +249,7 @@ class DaemonOpsLabTest {
     private static Process startDaemon(Exec router, Path yaml, Path dir, Path socket, Path log) throws IOException {
         return new ProcessBuilder(router.command(Servers.java("io.nflb.cli.Main", "run", "-c", yaml.toString(),
                 "--pid-file", dir.resolve("nflb.pid").toString(), "--socket", socket.toString(),
+                "--state-dir", dir.resolve("state").toString(),
                 "--listen", WEB, "--sample-every-ms", "300")))
                 .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
     }
@@ -266,12 +309,17 @@ class DaemonOpsLabTest {
 
     /** Headless Chromium in the router's namespace, where the daemon serves its page on loopback. */
     private static Exec.Result chromium(Exec router, Path dir, String... action) throws IOException {
+        return chromiumAt(router, dir, "http://" + WEB + "/", action);
+    }
+
+    static Exec.Result chromiumAt(Exec where, Path dir, String url, String... action) throws IOException {
+        Exec router = where;
         Path profile = Files.createTempDirectory(dir, "chromium");
         List<String> argv = new ArrayList<>(List.of("chromium", "--headless", "--no-sandbox", "--disable-gpu",
                 "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update",
                 "--disable-sync", "--disable-dev-shm-usage", "--user-data-dir=" + profile, "--virtual-time-budget=5000"));
         argv.addAll(List.of(action));
-        argv.add("http://" + WEB + "/");
+        argv.add(url);
         Exec.Result r = router.run(argv, null, Duration.ofSeconds(60));
         if (!r.ok()) throw new AssertionError(r.describeFailure());
         return r;

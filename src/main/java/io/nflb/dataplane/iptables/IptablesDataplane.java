@@ -38,6 +38,34 @@ public final class IptablesDataplane implements Dataplane {
         return "iptables";
     }
 
+    /**
+     * What iptables would refuse in a valid config: two services or backends whose shortened chain names (or
+     * hashlimit table names) come out the same. Said before anything is applied, at the second of each pair.
+     */
+    public static List<io.nflb.model.Refusal> refusals(io.nflb.model.Config config) {
+        List<io.nflb.model.Refusal> out = new ArrayList<>();
+        java.util.Map<String, String> owners = new java.util.HashMap<>();
+        for (Service s : config.services()) {
+            List<String[]> names = new ArrayList<>();
+            names.add(new String[] {IptablesNames.service(s.name()), null});
+            s.limits().ifPresent(l -> {
+                names.add(new String[] {IptablesNames.limits(s.name()), null});
+                if (l.perSourceRate().isPresent()) names.add(new String[] {IptablesNames.hashlimit(s.name()), null});
+            });
+            for (io.nflb.model.Backend b : s.backends()) names.add(new String[] {IptablesNames.backend(s.name(), b.endpoint()), b.endpoint()});
+            for (String[] n : names) {
+                String who = "service '" + s.name() + "'" + (n[1] == null ? "" : " backend " + n[1]);
+                String first = owners.putIfAbsent(n[0], who);
+                if (first == null || first.equals(who)) continue;
+                String message = "iptables would name " + who + " and " + first + " the same (" + n[0]
+                        + ", shortened to fit iptables' limit); rename the service, or use 'backend: nftables'";
+                out.add(n[1] == null ? io.nflb.model.Refusal.ofService(s.name(), message)
+                        : io.nflb.model.Refusal.ofBackend(s.name(), n[1], message));
+            }
+        }
+        return out;
+    }
+
     @Override
     public String plan(Plan plan, boolean live) {
         StringBuilder sb = new StringBuilder();
@@ -82,6 +110,12 @@ public final class IptablesDataplane implements Dataplane {
         }
         boolean changed = !summary.isEmpty();
         return new Outcome(changed, sent.toString(), changed ? String.join("; ", summary) : "iptables: already up to date");
+    }
+
+    /** Every apply already diffs against iptables-save: a transaction that is not empty is a repair. */
+    @Override
+    public Outcome verify(Plan plan) {
+        return apply(plan);
     }
 
     @Override
@@ -148,17 +182,25 @@ public final class IptablesDataplane implements Dataplane {
         return IptablesExplainer.explain(plan);
     }
 
-    /** Per backend: the counters of its DNAT rule, found by the comment nflb gives it. */
+    /**
+     * Per backend: the sum of the counters of its DNAT rules, found by the comment nflb gives them (a
+     * round-robin backend has one rule per slot of the cycle, any other one rule).
+     */
     @Override
     public List<BackendTraffic> traffic() {
-        List<BackendTraffic> out = new ArrayList<>();
+        java.util.Map<List<String>, long[]> sums = new java.util.LinkedHashMap<>();
         for (IptablesKernel k : kernels) {
             for (RuleCounters c : k.counters()) {
                 if (c.comment().isEmpty() || !"DNAT".equals(IptablesDialect.target(c.rule()).orElse(""))) continue;
-                IptablesNames.parseBackendComment(c.comment().get())
-                        .ifPresent(sb -> out.add(new BackendTraffic(sb[0], sb[1], c.packets(), c.bytes())));
+                IptablesNames.parseBackendComment(c.comment().get()).ifPresent(sb -> {
+                    long[] sum = sums.computeIfAbsent(List.of(sb[0], sb[1]), key -> new long[2]);
+                    sum[0] += c.packets();
+                    sum[1] += c.bytes();
+                });
             }
         }
+        List<BackendTraffic> out = new ArrayList<>();
+        sums.forEach((key, sum) -> out.add(new BackendTraffic(key.get(0), key.get(1), sum[0], sum[1])));
         return out;
     }
 

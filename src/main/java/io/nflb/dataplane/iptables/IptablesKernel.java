@@ -36,9 +36,10 @@ public final class IptablesKernel {
 
     /**
      * Returns the transaction that ran (empty when nothing had to change). Reads the live tables, runs the
-     * transaction through --test and then for real, and reads back to check
-     * that nflb's chains and jumps now equal {@code wanted}. When the kernel refuses, the rules are as they
-     * were (a table committed before the refused one is put back; its rewritten chains' counters restart).
+     * transaction, and reads back to check that nflb's chains and jumps now equal {@code wanted}. When the
+     * kernel refuses, the rules are as they were (each table is one kernel transaction, and a table committed
+     * before the refused one is put back; its rewritten chains' counters restart). No --test run first: it
+     * costs as much as the real one and misses what only the kernel refuses, which the put-back covers anyway.
      * If the read-back differs (the renderer wrote a rule in another form than iptables-save prints it), the
      * change stays applied and the KernelException lists what would still have to change.
      */
@@ -49,7 +50,6 @@ public final class IptablesKernel {
         SavedTables before = SavedTables.parse(tool.save(false));
         IptablesTransaction tx = IptablesTransaction.between(wanted, before);
         if (tx.isEmpty()) return tx;
-        tool.restore(tx.text(), true);
         restoreOrPutBack(tx, before);
         verify(wanted, SavedTables.parse(tool.save(false)));
         return tx;
@@ -68,17 +68,17 @@ public final class IptablesKernel {
 
     /**
      * iptables-restore commits each table at its COMMIT line, so a refusal in a later table leaves the
-     * earlier ones changed (verified with iptables-nft and -legacy 1.8.9). --test catches parse errors
-     * beforehand; for what only the kernel refuses, nflb's earlier tables are put back as they were.
+     * earlier ones changed (verified with iptables-nft and -legacy 1.8.9): nflb's earlier tables are then put
+     * back as they were. A refusal in the first (or only) table changed nothing.
      */
     private void restoreOrPutBack(IptablesTransaction tx, SavedTables before) {
         try {
-            tool.restore(tx.text(), false);
+            tool.restore(tx.text());
         } catch (KernelException refused) {
             if (tx.tables().size() < 2) throw refused;
             try {
                 IptablesTransaction back = IptablesTransaction.between(installed(before, tool.family()), SavedTables.parse(tool.save(false)));
-                if (!back.isEmpty()) tool.restore(back.text(), false);
+                if (!back.isEmpty()) tool.restore(back.text());
             } catch (RuntimeException e) {
                 refused.addSuppressed(e);
                 throw refused;

@@ -57,15 +57,19 @@ public final class IptablesRenderer {
         List<String> perService = new ArrayList<>();
         List<String> rejects = new ArrayList<>();
         for (ServicePlan s : services) {
+            requireDistinctBackends(s);
             if (s.backends().isEmpty()) rejects.add(reject(s.service(), family));
             String svcChain = IptablesNames.service(s.name());
             chains.add(svcChain);
             portals.add(portal(s.service(), svcChain));
             perService.addAll(serviceChain(s, svcChain, family));
             for (BackendPlan b : s.backends()) {
-                String sep = backendChain(s.service(), b.backend());
-                chains.add(sep);
-                perService.addAll(backendRules(s.service(), b.backend(), sep, family));
+                if (s.service().affinity().isPresent()) {
+                    // -m recent remembers a client per list: each backend keeps a chain (and list) of its own.
+                    String sep = backendChain(s.service(), b.backend());
+                    chains.add(sep);
+                    perService.add(affinityRule(s.service(), b.backend(), sep, family));
+                }
                 if (s.service().snat() == io.nflb.model.Snat.MASQUERADE) {
                     masquerades.add(masquerade(s.service(), b.backend(), family));
                 }
@@ -181,7 +185,7 @@ public final class IptablesRenderer {
                 Backend b = backends.get(i).backend();
                 String match = i == backends.size() - 1 ? ""
                         : " -m statistic --mode random --probability " + probabilityText(quantize(random.conditional().get(i)));
-                rules.add(head + comment(service, b) + match + " -j " + backendChain(service, b));
+                rules.add(pick(svcChain, service, b, match));
             }
         } else if (selection instanceof Selection.Cycle cycle) {
             // Rule k has its own counter and sees only what rules 0..k-1 left, W-k of every W connections:
@@ -190,7 +194,7 @@ public final class IptablesRenderer {
             for (int k = 0; k < w; k++) {
                 Backend b = backends.get(cycle.slots().get(k)).backend();
                 String match = k == w - 1 ? "" : " -m statistic --mode nth --every " + (w - k) + " --packet 0";
-                rules.add(head + comment(service, b) + match + " -j " + backendChain(service, b));
+                rules.add(pick(svcChain, service, b, match));
             }
         } else {
             throw new IllegalArgumentException("service " + service.name() + ": maglev needs the nftables backend");
@@ -198,15 +202,26 @@ public final class IptablesRenderer {
         return rules;
     }
 
-    private static List<String> backendRules(Service service, Backend b, String sep, IpAddress.Family family) {
-        String proto = service.protocol().keyword();
-        StringBuilder r = new StringBuilder("-A ").append(sep).append(" -p ").append(proto)
-                .append(" -m comment --comment ").append(comment(service, b));
+    /**
+     * A selection rule of the service chain ({@code match}: its statistic match, empty for the last). Without
+     * affinity it DNATs straight away: iptables-nft's restore time grows with the square of the number of
+     * chains, and a rule's own counter still counts what it picked (status sums a backend's rules).
+     */
+    private static String pick(String svcChain, Service service, Backend b, String match) {
         if (service.affinity().isPresent()) {
-            r.append(" -m recent --set --name ").append(sep).append(" --mask ").append(hostMask(family)).append(" --rsource");
+            return "-A " + svcChain + " -m comment --comment " + comment(service, b) + match + " -j " + backendChain(service, b);
         }
-        r.append(" -m ").append(proto).append(" -j DNAT --to-destination ").append(b.endpoint());
-        return List.of(r.toString());
+        String proto = service.protocol().keyword();
+        return "-A " + svcChain + " -p " + proto + " -m comment --comment " + comment(service, b) + match
+                + " -m " + proto + " -j DNAT --to-destination " + b.endpoint();
+    }
+
+    /** An affinity backend's chain: remembers the client in the backend's list, then DNATs. */
+    private static String affinityRule(Service service, Backend b, String sep, IpAddress.Family family) {
+        String proto = service.protocol().keyword();
+        return "-A " + sep + " -p " + proto + " -m comment --comment " + comment(service, b)
+                + " -m recent --set --name " + sep + " --mask " + hostMask(family) + " --rsource"
+                + " -m " + proto + " -j DNAT --to-destination " + b.endpoint();
     }
 
     /**
@@ -246,6 +261,16 @@ public final class IptablesRenderer {
         long s = d.toSeconds() + (d.toNanosPart() > 0 ? 1 : 0);
         if (s < 1 || s > Integer.MAX_VALUE) throw new IllegalArgumentException("affinity out of range: " + d);
         return s;
+    }
+
+    /** Two rules with one backend's comment would count it twice (the config step refuses this already). */
+    private static void requireDistinctBackends(ServicePlan s) {
+        Set<String> seen = new HashSet<>();
+        for (BackendPlan b : s.backends()) {
+            if (!seen.add(b.backend().endpoint())) {
+                throw new IllegalArgumentException("service " + s.name() + " lists backend " + b.backend().endpoint() + " twice");
+            }
+        }
     }
 
     private static void requireUnique(List<String> chains) {

@@ -25,10 +25,10 @@ public interface IptablesTool {
     String save(boolean counters);
 
     /**
-     * Runs {@code input} as one --noflush transaction, all or nothing. With {@code testOnly} it is only
-     * checked (--test). Throws {@link KernelException} with the tool's message when refused.
+     * Runs {@code input} as one --noflush transaction; each table is committed at its COMMIT line, all or
+     * nothing. Throws {@link KernelException} with the tool's message when refused.
      */
-    void restore(String input, boolean testOnly);
+    void restore(String input);
 
     static IptablesTool of(Exec exec, Family family) {
         return new Real(exec, family);
@@ -50,9 +50,8 @@ public interface IptablesTool {
         }
 
         @Override
-        public void restore(String input, boolean testOnly) {
-            List<String> argv = new ArrayList<>(List.of(command(family) + "-restore", "-w", LOCK_WAIT_SECONDS, "--noflush"));
-            if (testOnly) argv.add("--test");
+        public void restore(String input) {
+            List<String> argv = List.of(command(family) + "-restore", "-w", LOCK_WAIT_SECONDS, "--noflush");
             Exec.Result r = exec.run(argv, input);
             if (!r.ok()) throw IptablesRefusal.of(String.join(" ", argv), input, r.stderr().isBlank() ? r.stdout() : r.stderr());
         }

@@ -25,17 +25,27 @@ public final class NftDataplane implements Dataplane {
     private final NftRenderCache renderer = new NftRenderCache();
     private long verifiedAt = Long.MIN_VALUE;
 
+    /** How partial syncs reach the kernel: nft's text through a long-lived {@code nft -i}, or netlink (else nft). */
+    public enum Writes {
+        NFT, NETLINK
+    }
+
     public NftDataplane(Exec exec) {
-        this(NftTool.of(exec), exec);
+        this(exec, Writes.NETLINK);
+    }
+
+    /** With partial syncs written one way (benchmarks compare them). */
+    public NftDataplane(Exec exec, Writes writes) {
+        this(NftTool.of(exec), exec, writes);
     }
 
     /** Over a given tool, e.g. the tests' in-memory one. */
     public NftDataplane(NftTool tool) {
-        this(tool, null);
+        this(tool, null, Writes.NETLINK);
     }
 
-    private NftDataplane(NftTool tool, Exec exec) {
-        this.kernel = new NftKernel(tool);
+    private NftDataplane(NftTool tool, Exec exec, Writes writes) {
+        this.kernel = new NftKernel(tool, writes == Writes.NFT ? new NftWriter.Text(tool) : new NftNetlinkWriter(tool));
         this.exec = exec;
     }
 
@@ -61,6 +71,17 @@ public final class NftDataplane implements Dataplane {
         String how = !r.changed() ? "already up to date" : r.incremental() ? "changed by difference" : "table replaced";
         return new Outcome(r.changed(), r.text(), "nftables: " + how + " (" + r.reason() + ") in "
                 + (System.nanoTime() - start) / 1_000_000 + " ms");
+    }
+
+    /** A verified apply: the table is listed; a missing, foreign-edited or different one is put right. */
+    @Override
+    public synchronized Outcome verify(Plan plan) {
+        long start = System.nanoTime();
+        NftKernel.NftTransaction r = kernel.apply(renderer.render(plan));
+        verifiedAt = start;
+        String how = !r.changed() ? "as wanted" : r.incremental() ? "repaired by difference" : "table replaced";
+        return new Outcome(r.changed(), r.text(), "nftables: " + how + (r.reason().isEmpty() ? "" : " (" + r.reason() + ")")
+                + " in " + (System.nanoTime() - start) / 1_000_000 + " ms");
     }
 
     @Override

@@ -36,13 +36,23 @@ final class NftFirewallRenderer {
     }
 
     static NftState extend(Plan plan, NftState services) {
+        NftState filter = objects(plan);
+        if (filter.sets().isEmpty() && filter.chains().isEmpty()) return services;
+        Map<String, NftState.NftSet> sets = new LinkedHashMap<>(services.sets());
+        sets.putAll(filter.sets());
+        Map<String, NftState.Chain> chains = new LinkedHashMap<>(services.chains());
+        chains.putAll(filter.chains());
+        return new NftState(services.counters(), sets, chains);
+    }
+
+    /** The firewall's own sets and chains (none without a firewall: section and limits), in the order they are listed. */
+    static NftState objects(Plan plan) {
         List<ServicePlan> limited = plan.services().stream()
                 .filter(s -> s.service().limits().isPresent() && !s.rejects()).sorted(java.util.Comparator.comparing(ServicePlan::name)).toList();
         Optional<Firewall> fw = plan.firewall();
-        if (fw.isEmpty() && limited.isEmpty()) return services;
-
-        Map<String, NftState.NftSet> sets = new LinkedHashMap<>(services.sets());
-        Map<String, NftState.Chain> chains = new LinkedHashMap<>(services.chains());
+        Map<String, NftState.NftSet> sets = new LinkedHashMap<>();
+        Map<String, NftState.Chain> chains = new LinkedHashMap<>();
+        if (fw.isEmpty() && limited.isEmpty()) return new NftState(Map.of(), sets, chains);
         if (!limited.isEmpty()) {
             List<String> dispatch = new ArrayList<>(List.of("ct state != new return"));
             for (ServicePlan s : limited) {
@@ -62,7 +72,7 @@ final class NftFirewallRenderer {
                 chains.put(name, new NftState.Chain(name, header, List.of("jump " + NftNames.LIMITS)));
             }
         }
-        return new NftState(services.counters(), sets, chains);
+        return new NftState(Map.of(), sets, chains);
     }
 
     private static Firewall.Policy policy(Firewall fw, String hook) {

@@ -24,8 +24,9 @@ import java.util.Optional;
  * Trusting the cache is checked for free: every write also swaps a random generation token in set
  * {@code gen}, and a partial sync deletes the token it expects. When anyone else replaced or deleted the
  * table, that delete fails, so the whole transaction does, and the update falls back to a verified apply.
- * nft fetches every chain and stateful object of the ruleset before each command, so a partial sync costs
- * in proportion to those (not to map elements): the renderer keeps them few.
+ * nft fetches every chain and stateful object of the ruleset before each command, so a partial sync through
+ * nft costs in proportion to those (not to map elements): the renderer keeps them few, and partial syncs go
+ * over netlink ({@link NftNetlinkWriter}), which costs the same whatever the ruleset, where that works.
  * <p>
  * What {@code status} needs (counters per backend, services refused) is read as structured data
  * ({@code nft -j}), with the names the renderer gave the objects recognised by {@link NftNames}.
@@ -35,8 +36,10 @@ public final class NftKernel {
     private static final String TABLE = NftNames.QUALIFIED;
 
     private final NftTool tool;
+    private final NftWriter writer;
     private final java.security.SecureRandom random = new java.security.SecureRandom();
-    private NftState known;
+    /** The table this instance last wrote or read, or null when unknown. */
+    private NftScript known;
     /** The token this instance last wrote into set gen, or null when unknown. */
     private String token;
 
@@ -44,8 +47,14 @@ public final class NftKernel {
         this(NftTool.of(exec));
     }
 
+    /** Partial syncs over netlink where that works, else through nft. */
     public NftKernel(NftTool tool) {
+        this(tool, new NftNetlinkWriter(tool));
+    }
+
+    NftKernel(NftTool tool, NftWriter writer) {
         this.tool = tool;
+        this.writer = writer;
     }
 
     /**
@@ -74,8 +83,8 @@ public final class NftKernel {
             return replace(wanted, "table unreadable: " + e.getMessage());
         }
         if (live.isEmpty()) return replace(wanted, "table missing");
-        if (known != null && !live.get().sameAs(known)) return replace(wanted, "table changed by someone else");
-        return send(live.get(), wanted, true);
+        if (known != null && !live.get().sameAs(known.state())) return replace(wanted, "table changed by someone else");
+        return send(NftScript.of(live.get()), wanted, true);
     }
 
     /** Whether this instance knows what it last wrote (a partial sync will trust it). */
@@ -83,31 +92,36 @@ public final class NftKernel {
         return known != null && token != null;
     }
 
-    /** Applies the difference from the state this instance last wrote; cost independent of the table's size. */
+    /**
+     * Applies the difference from the state this instance last wrote; cost independent of the table's size when
+     * {@code wanted} was rendered right after that state (it carries the transaction), else a comparison of the two.
+     */
     public synchronized NftTransaction update(NftScript wanted) {
         if (known == null || token == null) return apply(wanted);
+        if (wanted == known) return new NftTransaction("", true, "");
         return send(known, wanted, false);
     }
 
-    private NftTransaction send(NftState from, NftScript wanted, boolean verified) {
-        Optional<String> diff = NftDiff.transaction(from, wanted.state());
-        if (diff.isEmpty()) return replace(wanted, "declarations changed");
-        if (diff.get().isEmpty()) {
+    private NftTransaction send(NftScript from, NftScript wanted, boolean verified) {
+        NftChange change = verified ? null : wanted.changeFrom(from);
+        if (change == null) change = NftDiff.transaction(from.state(), wanted.state());
+        if (change.replaceWhole()) return replace(wanted, "declarations changed");
+        if (change.isEmpty()) {
             if (verified) {
                 // Adopt the live token, so the next partial sync can trust this read without a write now.
-                NftState.NftSet g = from.sets().get(NftNames.GEN);
+                NftState.NftSet g = from.state().sets().get(NftNames.GEN);
                 token = g != null && g.elements().size() == 1 ? g.elements().get(0) : null;
             }
-            known = wanted.state();
+            known = wanted;
             return new NftTransaction("", true, "");
         }
         String next = newToken();
-        String gen = "add element " + TABLE + " " + NftNames.GEN + " { " + next + " }\n";
         // Verified: the live table was just read, so whatever token it holds goes. Trusted: the expected token
         // must be there, or the transaction fails as a whole.
-        String tx = diff.get() + (verified ? "flush set " + TABLE + " " + NftNames.GEN + "\n"
-                : "delete element " + TABLE + " " + NftNames.GEN + " { " + token + " }\n") + gen;
-        Exec.Result r = verified ? tool.transaction(tx) : tool.quickTransaction(tx);
+        Exec.Result r = verified
+                ? tool.transaction(change.text() + "flush set " + TABLE + " " + NftNames.GEN + "\n"
+                        + "add element " + TABLE + " " + NftNames.GEN + " { " + next + " }\n")
+                : writer.write(change, token, next);
         if (!r.ok()) {
             known = null;
             token = null;
@@ -117,9 +131,9 @@ public final class NftKernel {
             return new NftTransaction(a.text(), a.incremental(),
                     "partial sync refused, the table was changed by someone else; verified: " + (a.reason().isEmpty() ? "repaired by difference" : a.reason()));
         }
-        known = wanted.state();
+        known = wanted;
         token = next;
-        return new NftTransaction(diff.get(), true, "");
+        return new NftTransaction(change.text(), true, "");
     }
 
     private NftTransaction replace(NftScript wanted, String reason) {
@@ -131,7 +145,7 @@ public final class NftKernel {
             token = null;
             throw new Exec.ExecException(r.describeFailure(), null);
         }
-        known = wanted.state();
+        known = wanted;
         token = next;
         return new NftTransaction(tx, false, reason);
     }
@@ -240,8 +254,9 @@ public final class NftKernel {
         return new long[2];
     }
 
-    /** Ends the tool's long-lived nft process, if any. */
+    /** Ends the tool's long-lived nft process and the writer's socket, if any. */
     public synchronized void close() {
+        writer.close();
         tool.close();
     }
 }

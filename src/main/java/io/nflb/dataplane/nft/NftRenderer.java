@@ -50,7 +50,8 @@ public final class NftRenderer {
     /** A fixed jhash seed: every router with the same config maps a client to the same maglev entry. */
     public static final String JHASH_SEED = "0x6e666c62";
 
-    private static final List<String> GLOBAL_SETS = List.of(NftNames.DISPATCH4, NftNames.DISPATCH6, NftNames.DISPATCH_IF,
+    /** The sets and maps every table has, whatever its services (and the generation token's set). */
+    static final List<String> GLOBAL_SETS = List.of(NftNames.DISPATCH4, NftNames.DISPATCH6, NftNames.DISPATCH_IF,
             NftNames.DISPATCH_PORT, NftNames.MASQ4, NftNames.MASQ6, NftNames.REJECT4, NftNames.REJECT6, NftNames.REJECT_IF,
             NftNames.REJECT_PORT);
 
@@ -68,11 +69,11 @@ public final class NftRenderer {
         Map<String, Long> ids = serviceIds(services);
         List<Fragment> fragments = new ArrayList<>(services.size());
         for (ServicePlan sp : services) fragments.add(fragment(sp, ids.get(sp.name())));
-        return assemble(plan, services, fragments);
+        return NftScript.of(assemble(plan, services, fragments));
     }
 
     /** The whole table from the services' fragments ({@code services} sorted by name, fragments in that order). */
-    static NftScript assemble(Plan plan, List<ServicePlan> services, List<Fragment> fragments) {
+    static NftState assemble(Plan plan, List<ServicePlan> services, List<Fragment> fragments) {
         Map<String, List<String>> elements = new java.util.HashMap<>();
         for (String m : GLOBAL_SETS) elements.put(m, new ArrayList<>());
         Map<String, NftState.NftSet> affinitySets = new LinkedHashMap<>();
@@ -101,42 +102,50 @@ public final class NftRenderer {
         sets.putAll(affinitySets);
         Map<String, NftState.Chain> chains = baseChains(wildcardRules);
         chains.putAll(serviceChains);
-        return NftScript.of(NftStateless.extend(plan, NftFirewallRenderer.extend(plan, new NftState(Map.of(), sets, chains))));
+        return NftStateless.extend(plan, NftFirewallRenderer.extend(plan, new NftState(Map.of(), sets, chains)));
     }
 
     /** The dispatch, masquerade and reject sets, the generation token, then every slot map in declaration order. */
     private static Map<String, NftState.NftSet> sets(Map<String, List<String>> elements) {
         Map<String, NftState.NftSet> sets = new LinkedHashMap<>();
-        addMap(sets, NftNames.DISPATCH4, "type ipv4_addr . inet_proto . inet_service : verdict", elements.get(NftNames.DISPATCH4));
-        addMap(sets, NftNames.DISPATCH6, "type ipv6_addr . inet_proto . inet_service : verdict", elements.get(NftNames.DISPATCH6));
-        addMap(sets, NftNames.DISPATCH_IF, "type ifname . inet_proto . inet_service : verdict", elements.get(NftNames.DISPATCH_IF));
-        addMap(sets, NftNames.DISPATCH_PORT, "type inet_proto . inet_service : verdict", elements.get(NftNames.DISPATCH_PORT));
-        addSet(sets, NftNames.MASQ4, "type inet_proto . ipv4_addr . inet_service", elements.get(NftNames.MASQ4));
-        addSet(sets, NftNames.MASQ6, "type inet_proto . ipv6_addr . inet_service", elements.get(NftNames.MASQ6));
-        addSet(sets, NftNames.REJECT4, "type ipv4_addr . inet_proto . inet_service", elements.get(NftNames.REJECT4));
-        addSet(sets, NftNames.REJECT6, "type ipv6_addr . inet_proto . inet_service", elements.get(NftNames.REJECT6));
-        addSet(sets, NftNames.REJECT_IF, "type ifname . inet_proto . inet_service", elements.get(NftNames.REJECT_IF));
-        addSet(sets, NftNames.REJECT_PORT, "type inet_proto . inet_service", elements.get(NftNames.REJECT_PORT));
+        for (String name : GLOBAL_SETS) sets.put(name, sharedSet(name, elements.get(name)));
         // The generation token: every partial sync swaps it in the same transaction, which fails as a whole
         // when the table is not the one this process last wrote.
-        sets.put(NftNames.GEN, new NftState.NftSet(NftNames.GEN, false, List.of("type mark"), List.of()));
+        sets.put(NftNames.GEN, sharedSet(NftNames.GEN, List.of()));
         List<NftNames.SlotMap> slotMaps = new ArrayList<>();
         for (String k : elements.keySet()) NftNames.parseSlotMap(k).ifPresent(slotMaps::add);
         slotMaps.sort(Comparator.comparing(NftNames.SlotMap::order));
-        for (NftNames.SlotMap m : slotMaps) {
-            String ip = m.v6() ? "ip6" : "ip";
-            String data = ip + " daddr . " + m.protocol() + " dport";
-            // Keyed by the packet's own destination and the slot, or by the service id and the slot; per-element
-            // counters give new connections and first-packet bytes per slot, summed per backend.
-            String key = m.byId() ? "numgen inc mod 1" : ip + " daddr . " + m.protocol() + " dport";
-            sets.put(m.name(), new NftState.NftSet(m.name(), true, List.of("typeof " + key + " . numgen inc mod 2 : " + data, "counter"),
-                    elements.get(m.name())));
-        }
+        for (NftNames.SlotMap m : slotMaps) sets.put(m.name(), sharedSet(m.name(), elements.get(m.name())));
         return sets;
     }
 
+    /** One of the sets and maps shared by services (a global one, the token's, or a slot map), declared, with {@code elements}. */
+    static NftState.NftSet sharedSet(String name, List<String> elements) {
+        switch (name) {
+            case NftNames.DISPATCH4: return map(name, "type ipv4_addr . inet_proto . inet_service : verdict", elements);
+            case NftNames.DISPATCH6: return map(name, "type ipv6_addr . inet_proto . inet_service : verdict", elements);
+            case NftNames.DISPATCH_IF: return map(name, "type ifname . inet_proto . inet_service : verdict", elements);
+            case NftNames.DISPATCH_PORT: return map(name, "type inet_proto . inet_service : verdict", elements);
+            case NftNames.MASQ4: return set(name, "type inet_proto . ipv4_addr . inet_service", elements);
+            case NftNames.MASQ6: return set(name, "type inet_proto . ipv6_addr . inet_service", elements);
+            case NftNames.REJECT4: return set(name, "type ipv4_addr . inet_proto . inet_service", elements);
+            case NftNames.REJECT6: return set(name, "type ipv6_addr . inet_proto . inet_service", elements);
+            case NftNames.REJECT_IF: return set(name, "type ifname . inet_proto . inet_service", elements);
+            case NftNames.REJECT_PORT: return set(name, "type inet_proto . inet_service", elements);
+            case NftNames.GEN: return set(name, "type mark", elements);
+            default: break;
+        }
+        NftNames.SlotMap m = NftNames.parseSlotMap(name).orElseThrow(() -> new IllegalArgumentException("not a shared set: " + name));
+        String ip = m.v6() ? "ip6" : "ip";
+        String data = ip + " daddr . " + m.protocol() + " dport";
+        // Keyed by the packet's own destination and the slot, or by the service id and the slot; per-element
+        // counters give new connections and first-packet bytes per slot, summed per backend.
+        String key = m.byId() ? "numgen inc mod 1" : ip + " daddr . " + m.protocol() + " dport";
+        return new NftState.NftSet(m.name(), true, List.of("typeof " + key + " . numgen inc mod 2 : " + data, "counter"), elements);
+    }
+
     /** The base chains: dispatch in the nat hooks, masquerade, and refusal of services without a backend. */
-    private static Map<String, NftState.Chain> baseChains(List<String> wildcardRules) {
+    static Map<String, NftState.Chain> baseChains(List<String> wildcardRules) {
         Map<String, NftState.Chain> chains = new LinkedHashMap<>();
         List<String> pre = new ArrayList<>(List.of(
                 "ip daddr . meta l4proto . th dport vmap @" + NftNames.DISPATCH4,
@@ -349,25 +358,39 @@ public final class NftRenderer {
         Map<String, Long> ids = new LinkedHashMap<>();
         Set<Long> used = new HashSet<>();
         for (ServicePlan sp : sortedServices) {
-            CRC32 crc = new CRC32();
-            crc.update(sp.name().getBytes(java.nio.charset.StandardCharsets.US_ASCII));
-            long id = crc.getValue();
-            while (!used.add(id)) id = (id + 1) & 0xffffffffL;
+            long id = idWish(sp.name());
+            while (!used.add(id)) id = nextId(id);
             if (ids.put(sp.name(), id) != null) throw new IllegalArgumentException("duplicate service " + sp.name());
         }
         return ids;
     }
 
+    /** The id a service gets unless an earlier name (in name order) has it: the CRC-32 of its name. */
+    static long idWish(String service) {
+        CRC32 crc = new CRC32();
+        crc.update(service.getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+        return crc.getValue();
+    }
+
+    /** The next id a collision probes. */
+    static long nextId(long id) {
+        return (id + 1) & 0xffffffffL;
+    }
+
     private static void requireUnique(Set<String> keys, String key, String service) {
-        if (!keys.add(key)) throw new IllegalArgumentException("service " + service + " listens where another service does");
+        if (!keys.add(key)) throw listensTwice(service);
     }
 
-    private static void addMap(Map<String, NftState.NftSet> sets, String name, String type, List<String> elems) {
-        sets.put(name, new NftState.NftSet(name, true, List.of(type), elems));
+    static IllegalArgumentException listensTwice(String service) {
+        return new IllegalArgumentException("service " + service + " listens where another service does");
     }
 
-    private static void addSet(Map<String, NftState.NftSet> sets, String name, String type, List<String> elems) {
-        sets.put(name, new NftState.NftSet(name, false, List.of(type), elems));
+    private static NftState.NftSet map(String name, String type, List<String> elems) {
+        return new NftState.NftSet(name, true, List.of(type), elems);
+    }
+
+    private static NftState.NftSet set(String name, String type, List<String> elems) {
+        return new NftState.NftSet(name, false, List.of(type), elems);
     }
 
     private static String ifname(String iface) {

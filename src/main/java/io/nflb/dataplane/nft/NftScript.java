@@ -1,34 +1,60 @@
 package io.nflb.dataplane.nft;
 
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Supplier;
+
 /**
  * What nflb wants in nftables: the whole {@code table inet nflb} as a script ({@link #text()}) and the same
- * objects in structured form ({@link #state()}) for the kernel step's comparison with what is live. The text
- * is built on first use: a partial sync sends a difference and never needs the whole script.
+ * objects in structured form ({@link #state()}) for the kernel step's comparison with what is live. Both are
+ * built on first use: a partial sync sends a difference and never needs the whole table. A script rendered by
+ * a long-lived renderer right after another one also knows the transaction from that one ({@link #changeFrom}),
+ * computed from the services that changed only.
  */
 public final class NftScript {
 
-    private final NftState state;
-    private volatile String text;
+    private static final AtomicLong SERIALS = new AtomicLong();
 
-    private NftScript(NftState state) {
-        this.state = state;
+    /** Tells scripts apart without holding on to them: a script names the one it was rendered after by this. */
+    private final long serial = SERIALS.incrementAndGet();
+    private final long baseSerial;
+    private final NftChange changeFromBase;
+    private Supplier<NftState> source;
+    private NftState state;
+    private String text;
+
+    private NftScript(Supplier<NftState> source, long baseSerial, NftChange changeFromBase) {
+        this.source = source;
+        this.baseSerial = baseSerial;
+        this.changeFromBase = changeFromBase;
     }
 
     public static NftScript of(NftState state) {
-        return new NftScript(state);
+        NftScript s = new NftScript(null, 0, null);
+        s.state = state;
+        return s;
     }
 
-    public NftState state() {
+    /** A script whose state {@code source} builds when first asked, rendered right after {@code base} (or null). */
+    static NftScript lazy(Supplier<NftState> source, NftScript base, NftChange changeFromBase) {
+        return new NftScript(source, base == null ? 0 : base.serial, base == null ? null : changeFromBase);
+    }
+
+    public synchronized NftState state() {
+        if (state == null) {
+            state = source.get();
+            source = null;
+        }
         return state;
     }
 
-    public String text() {
-        String t = text;
-        if (t == null) {
-            t = state.toText();
-            text = t;
-        }
-        return t;
+    public synchronized String text() {
+        if (text == null) text = state().toText();
+        return text;
+    }
+
+    /** The transaction that turns {@code base}'s table into this one, when this script was rendered right after it; else null. */
+    NftChange changeFrom(NftScript base) {
+        return base != null && changeFromBase != null && base.serial == baseSerial ? changeFromBase : null;
     }
 
     /**

@@ -28,6 +28,14 @@ public interface NftTool {
     /** {@code nft -j list maps inet} or {@code nft -j list sets inet} ({@code what}: "maps" or "sets"). */
     String listJson(String what);
 
+    /**
+     * A netlink socket to nf_tables where this tool's nft runs (its network namespace), for writes that skip nft.
+     * Throws when there is none.
+     */
+    default NftNetlinkChannel netlink() throws IOException {
+        throw new IOException("no netlink socket beside this nft");
+    }
+
     /** Ends whatever the tool keeps running. */
     default void close() {
     }
@@ -39,8 +47,12 @@ public interface NftTool {
     /** The installed nft, in whatever namespace {@code exec} runs in. */
     final class Real implements NftTool {
 
-        /** A line longer than this goes through {@code nft -f}: interactive input is for small partial syncs. */
-        private static final int SESSION_MAX = 64 * 1024;
+        /**
+         * A line longer than this goes through {@code nft -f}: interactive input is for small partial syncs. nft -i
+         * runs an unterminated last line at end of input, so a daemon killed while writing a longer line could
+         * commit a prefix of its transaction; a line within PIPE_BUF (4096) goes into the pipe in one write.
+         */
+        private static final int SESSION_MAX = 4000;
         private static final Duration SESSION_TIMEOUT = Duration.ofSeconds(10);
 
         private final Exec exec;
@@ -53,7 +65,7 @@ public interface NftTool {
 
         @Override
         public Exec.Result transaction(String script) {
-            return exec.run(List.of("nft", "-f", "/dev/stdin"), script, Exec.DEFAULT_TIMEOUT);
+            return exec.run(List.of("nft", "-f", "/dev/stdin"), script, Exec.timeoutFor(script));
         }
 
         /**
@@ -93,9 +105,18 @@ public interface NftTool {
             }
         }
 
+        /** A socket in the namespace the Exec runs in; an answer not there within {@link #SESSION_TIMEOUT} is a failure. */
+        @Override
+        public NftNetlinkChannel netlink() throws IOException {
+            return NetlinkSocket.open(exec.netns(), SESSION_TIMEOUT);
+        }
+
+        /** Listing 100,000 round-robin services takes nft over a minute on 2 cores. */
+        private static final Duration LIST_TIMEOUT = Duration.ofMinutes(10);
+
         @Override
         public Optional<String> listTable() {
-            Exec.Result r = exec.run(List.of("nft", "-s", "list", "table", NftNames.FAMILY, NftNames.TABLE));
+            Exec.Result r = exec.run(List.of("nft", "-s", "list", "table", NftNames.FAMILY, NftNames.TABLE), null, LIST_TIMEOUT);
             if (r.ok()) return Optional.of(r.stdout());
             if (r.stderr().contains("No such file or directory")) return Optional.empty();
             throw new Exec.ExecException(r.describeFailure(), null);

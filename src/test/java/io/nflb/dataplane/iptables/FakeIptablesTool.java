@@ -27,7 +27,7 @@ public final class FakeIptablesTool implements IptablesTool {
     private final Map<String, Map<String, Chain>> tables = new LinkedHashMap<>();
     private final List<String> committed = new ArrayList<>();
     private String refuse;
-    private boolean refuseUnderTest;
+    private int restores;
 
     public FakeIptablesTool(Family family) {
         this.family = family;
@@ -47,18 +47,17 @@ public final class FakeIptablesTool implements IptablesTool {
 
     /** From now on, refuse any transaction with a line containing {@code text}; null to stop. */
     public void refuseLinesContaining(String text) {
-        refuseLinesContaining(text, true);
-    }
-
-    /** With {@code alsoUnderTest} false, --test runs pass: like what only the kernel refuses at commit. */
-    public void refuseLinesContaining(String text, boolean alsoUnderTest) {
         this.refuse = text;
-        this.refuseUnderTest = alsoUnderTest;
     }
 
-    /** Every real run that committed at least one table (--test runs excluded). */
+    /** Every run that committed at least one table. */
     public List<String> committed() {
         return List.copyOf(committed);
+    }
+
+    /** How many times iptables-restore ran, refused or not. */
+    public int restores() {
+        return restores;
     }
 
     @Override
@@ -96,10 +95,11 @@ public final class FakeIptablesTool implements IptablesTool {
 
     /**
      * Like iptables-restore, each table is committed at its COMMIT line: a refusal in a later table leaves
-     * earlier tables changed. --test runs change nothing.
+     * earlier tables changed.
      */
     @Override
-    public void restore(String input, boolean testOnly) {
+    public void restore(String input) {
+        restores++;
         Map<String, Map<String, Chain>> work = copy(tables);
         String[] lines = input.split("\n", -1);
         String table = null;
@@ -107,7 +107,7 @@ public final class FakeIptablesTool implements IptablesTool {
         for (int i = 0; i < lines.length; i++) {
             String line = lines[i].strip();
             try {
-                if (refuse != null && line.contains(refuse) && (refuseUnderTest || !testOnly)) {
+                if (refuse != null && line.contains(refuse)) {
                     throw new IllegalStateException("refused by the test");
                 }
                 if (line.isEmpty() || line.startsWith("#")) continue;
@@ -119,11 +119,9 @@ public final class FakeIptablesTool implements IptablesTool {
                 } else if (table == null) {
                     throw new IllegalStateException("no table");
                 } else if (line.equals("COMMIT")) {
-                    if (!testOnly) {
-                        tables.put(table, copy(Map.of(table, work.get(table))).get(table));
-                        if (!committedAny) committed.add(input);
-                        committedAny = true;
-                    }
+                    tables.put(table, copy(Map.of(table, work.get(table))).get(table));
+                    if (!committedAny) committed.add(input);
+                    committedAny = true;
                     table = null;
                 } else {
                     command(work.get(table), line);

@@ -40,6 +40,37 @@ class IptablesKernelFakeTest {
     }
 
     @Test
+    void anApplyRunsTheRestoreOnceAndARefusalChangesNothing() {
+        FakeIptablesTool fake = new FakeIptablesTool(Family.V4);
+        IptablesKernel kernel = new IptablesKernel(fake);
+        kernel.apply(Rulesets.web(true));
+        assertThat(fake.restores()).as("no --test run before the real one").isEqualTo(1);
+        String before = kernel.save();
+        fake.refuseLinesContaining("NFLB-SVC-db");
+        assertThatThrownBy(() -> kernel.apply(Rulesets.web(false))).isInstanceOf(KernelException.class);
+        assertThat(fake.restores()).isEqualTo(2);
+        assertThat(kernel.save()).isEqualTo(before);
+    }
+
+    /** Rules loaded by an nflb with a chain per backend become today's layout in one transaction. */
+    @Test
+    void anUpgradeFromPerBackendChainsIsOneTransaction() throws IOException {
+        String old = Files.readString(Path.of("src/test/resources/kernel/iptables-per-backend-chains.rules"));
+        FakeIptablesTool fake = new FakeIptablesTool(Family.V4);
+        fake.restore(old);
+        IptablesKernel kernel = new IptablesKernel(fake);
+        IptablesRuleset wanted = IptablesRenderer.render(Fixtures.goldens().get("two-services"), Family.V4);
+
+        IptablesTransaction tx = kernel.apply(wanted);
+
+        assertThat(fake.restores()).isEqualTo(2);
+        assertThat(tx.chainsRemoved()).isEqualTo(5);
+        assertThat(tx.chainsWritten()).as("the two service chains").isEqualTo(2);
+        assertThat(kernel.save()).doesNotContain("NFLB-SEP-");
+        assertThat(kernel.apply(wanted).isEmpty()).isTrue();
+    }
+
+    @Test
     void removingAServiceDeletesItsChains() {
         IptablesKernel kernel = new IptablesKernel(new FakeIptablesTool(Family.V4));
         kernel.apply(Rulesets.web(true));
@@ -88,7 +119,7 @@ class IptablesKernelFakeTest {
         IptablesKernel kernel = new IptablesKernel(fake);
         kernel.apply(Rulesets.web(true));
         String before = kernel.save();
-        fake.refuseLinesContaining("-A NFLB-FORWARD -j DNAT", false);
+        fake.refuseLinesContaining("-A NFLB-FORWARD -j DNAT");
 
         assertThatThrownBy(() -> kernel.apply(Rulesets.withExtraRule(Rulesets.web(false), "filter", "-A NFLB-FORWARD -j DNAT --to-destination 10.99.0.2")))
                 .isInstanceOf(KernelException.class).hasMessageContaining("put back");
@@ -126,8 +157,8 @@ class IptablesKernelFakeTest {
                 return inner.save(counters).replace("-p tcp --dport 80", "-p tcp -m tcp --dport 80");
             }
 
-            public void restore(String input, boolean testOnly) {
-                inner.restore(input, testOnly);
+            public void restore(String input) {
+                inner.restore(input);
             }
         };
         assertThatThrownBy(() -> new IptablesKernel(tampering).apply(wanted)).isInstanceOf(KernelException.class)

@@ -110,7 +110,7 @@ class IptablesKernelNetnsTest {
             kernel.apply(Rulesets.web(true));
             String before = saveWithoutTimestamps(ns.exec(), "-c");
 
-            // Caught by --test: a parse error.
+            // A parse error: the restore refuses the table before committing anything.
             assertThatThrownBy(() -> kernel.apply(Rulesets.web(false, "2")))
                     .isInstanceOfSatisfying(KernelException.class, e -> {
                         assertThat(e.line()).isEqualTo(7);
@@ -123,8 +123,8 @@ class IptablesKernelNetnsTest {
     }
 
     /**
-     * iptables-nft's --test does not see these: a jump to a chain that does not exist and a target the
-     * kernel refuses in this table. Only the real run fails, and it must fail as a whole.
+     * What only the kernel refuses (iptables-nft's --test does not see these, which is why apply runs no --test):
+     * a jump to a chain that does not exist and a target the kernel refuses in this table. The run fails, as a whole.
      */
     @Test
     void refusalsOnlyTheRealRunSeesAreAtomicToo() {

@@ -79,7 +79,7 @@ class IptablesRendererTest {
     void duplicateBackendsAreRefused() {
         Plan p = plan(service("d", listen(80, "10.0.0.1", null), Scheduler.RANDOM, Snat.NONE,
                 backend("192.168.2.2", 80, 1), backend("192.168.2.2", 80, 2)));
-        assertThatThrownBy(() -> IptablesRenderer.render(p, IpAddress.Family.V4)).hasMessageContaining("two chains");
+        assertThatThrownBy(() -> IptablesRenderer.render(p, IpAddress.Family.V4)).hasMessageContaining("lists backend 192.168.2.2:80 twice");
     }
 
     @Test

@@ -48,7 +48,7 @@ class IptablesTransactionGoldenTest {
     void transactionConverges(String name, IptablesRuleset wanted) throws IOException {
         String live = Files.readString(DIR.resolve(name + ".live"), StandardCharsets.UTF_8);
         FakeIptablesTool fake = new FakeIptablesTool(wanted.family(), live);
-        fake.restore(IptablesKernel.transaction(wanted, live), false);
+        fake.restore(IptablesKernel.transaction(wanted, live));
         assertThat(IptablesKernel.transaction(wanted, fake.save(false))).isEmpty();
     }
 }

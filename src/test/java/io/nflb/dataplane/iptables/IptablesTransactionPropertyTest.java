@@ -52,7 +52,7 @@ class IptablesTransactionPropertyTest {
 
     private static void check(IptablesTool tool, long seed) throws IOException {
         SplittableRandom rnd = new SplittableRandom(seed);
-        tool.restore(Files.readString(Path.of("src/test/resources/kernel/foreign-firewall.rules")), false);
+        tool.restore(Files.readString(Path.of("src/test/resources/kernel/foreign-firewall.rules")));
         IptablesKernel kernel = new IptablesKernel(tool);
         kernel.apply(randomRuleset(rnd));
         damage(tool, rnd);
@@ -117,6 +117,6 @@ class IptablesTransactionPropertyTest {
         if (rnd.nextBoolean()) nat.append("-I OUTPUT 1 ").append(Rulesets.PORTALS).append('\n');
         if (rnd.nextBoolean()) nat.append(":NFLB-OLD - [0:0]\n-A NFLB-OLD -j RETURN\n-A OUTPUT -j NFLB-OLD\n-I PREROUTING 1 -g NFLB-OLD\n");
         if (rnd.nextBoolean()) nat.append(":NFLB-SVC-web - [0:0]\n-A NFLB-SVC-web -j RETURN\n");
-        tool.restore(nat.append("COMMIT\n").toString(), false);
+        tool.restore(nat.append("COMMIT\n").toString());
     }
 }

@@ -25,6 +25,9 @@ public final class FakeNftTool implements NftTool {
     private Table table;
     private final List<String> committed = new ArrayList<>();
     private String refuse;
+    private boolean netlink = true;
+    private boolean netlinkRefusesAll;
+    private int netlinkBatches;
 
     /** Every transaction that was taken, in order. */
     public List<String> committed() {
@@ -41,20 +44,61 @@ public final class FakeNftTool implements NftTool {
         table.sets.get(set).counters.put(key, new long[] {packets, bytes});
     }
 
+    /** Without a netlink socket (as where JNA or the namespace is missing): writers fall back to text. */
+    public FakeNftTool withoutNetlink() {
+        netlink = false;
+        return this;
+    }
+
+    /** From now on, the netlink socket refuses every batch (EINVAL), as a kernel that misreads nflb's encoding would. */
+    public void netlinkRefusesAll() {
+        netlinkRefusesAll = true;
+    }
+
+    /** Batches taken over netlink. */
+    public synchronized int netlinkBatches() {
+        return netlinkBatches;
+    }
+
     @Override
     public synchronized Exec.Result transaction(String script) {
+        String refused = runAll(commands(script), script);
+        return new Exec.Result(List.of("nft", "-f", "(fake)"), refused == null ? 0 : 1, "", refused == null ? "" : "Error: " + refused);
+    }
+
+    /** Runs commands as one transaction, all or nothing; null when taken, else why not. */
+    private String runAll(List<String> commands, String record) {
         Table work = table == null ? null : table.copy();
         try {
-            for (String command : commands(script)) {
+            for (String command : commands) {
                 if (refuse != null && command.contains(refuse)) throw new IllegalStateException("refused by the test");
                 work = run(work, command);
             }
         } catch (IllegalStateException e) {
-            return new Exec.Result(List.of("nft", "-f", "(fake)"), 1, "", "Error: " + e.getMessage());
+            return e.getMessage();
         }
         table = work;
-        committed.add(script);
-        return new Exec.Result(List.of("nft", "-f", "(fake)"), 0, "", "");
+        committed.add(record);
+        return null;
+    }
+
+    /** A socket that reads nflb's netlink batches back into nft commands and runs them here. */
+    @Override
+    public NftNetlinkChannel netlink() throws java.io.IOException {
+        if (!netlink) throw new java.io.IOException("no netlink in this fake");
+        return new FakeNftNetlink(set -> {
+            synchronized (this) {
+                NamedSet s = table == null ? null : table.sets.get(set);
+                return s == null ? null : s.header;
+            }
+        }, commands -> {
+            synchronized (this) {
+                if (netlinkRefusesAll) return "Invalid argument";
+                String refused = runAll(commands, "# netlink\n" + String.join("\n", commands) + "\n");
+                if (refused == null) netlinkBatches++;
+                return refused;
+            }
+        });
     }
 
     @Override

@@ -6,6 +6,8 @@ import io.nflb.model.Snat;
 import io.nflb.plan.Plan;
 import io.nflb.plan.ServicePlan;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 import java.util.Map;
 
@@ -35,9 +37,11 @@ class NftKernelFakeTest {
         }
     }
 
-    @Test
-    void aChangeToOneServiceSendsOnlyItsDifference() {
-        NftKernel k = new NftKernel(nft);
+    @ParameterizedTest
+    @EnumSource(Writers.class)
+    void aChangeToOneServiceSendsOnlyItsDifference(Writers writers) {
+        NftWriter writer = writers.over(nft);
+        NftKernel k = new NftKernel(nft, writer);
         k.apply(twoServices(1, 2, 3));
         for (int[] w : new int[][]{{1, 2, 3, 4}, {1, 2}, {5, 2}}) {
             NftKernel.NftTransaction r = k.update(NftRenderer.render(twoServices(w)));
@@ -48,6 +52,63 @@ class NftKernelFakeTest {
         // Every partial sync swapped the generation token it expected: none went through a full replace.
         assertThat(nft.committed()).hasSize(4);
         assertThat(nft.committed().subList(1, 4)).allSatisfy(tx -> assertThat(tx).doesNotContain("delete table").contains("delete element inet nflb gen"));
+        // Round-robin slot counts changed each time (a rule rewrite and elements): all of it over netlink.
+        if (writer instanceof NftNetlinkWriter n) {
+            assertThat(n.textFallbacks()).isZero();
+            assertThat(nft.netlinkBatches()).isEqualTo(3);
+            assertThat(nft.committed().subList(1, 4)).allSatisfy(tx -> assertThat(tx).startsWith("# netlink").contains("flush chain inet nflb svc_web"));
+        }
+    }
+
+    @Test
+    void newChainsGoThroughNftAndNetlinkCarriesOnAfterwards() {
+        NftNetlinkWriter writer = new NftNetlinkWriter(nft);
+        NftKernel k = new NftKernel(nft, writer);
+        k.apply(twoServices(1, 2, 3));
+        Plan three = plan(service("web", Scheduler.ROUND_ROBIN, "10.0.0.1", 80, 1, 2, 3),
+                service("api", Protocol.TCP, listen("10.0.0.2", 443, null), Scheduler.RANDOM, Snat.NONE, backends("192.168.3.", 443, 1, 1, 1), null, 0),
+                service("new", Scheduler.ROUND_ROBIN, "10.0.0.3", 80, 1, 1));
+        assertThat(k.update(NftRenderer.render(three)).text()).contains("add chain inet nflb svc_new");
+        assertThat(writer.textFallbacks()).isEqualTo(1);
+        assertThat(k.update(NftRenderer.render(twoServices(1, 2, 3))).text()).contains("delete chain inet nflb svc_new");
+        assertThat(writer.textFallbacks()).isEqualTo(2);
+        k.update(NftRenderer.render(twoServices(1, 2)));
+        assertThat(writer.textFallbacks()).isEqualTo(2);
+        assertThat(writer.disabled()).isNull();
+        assertThat(nft.netlinkBatches()).isEqualTo(1);
+        assertThat(k.read()).contains(NftRenderer.render(twoServices(1, 2)).state());
+    }
+
+    @Test
+    void withoutANetlinkSocketEverySyncGoesThroughNft() {
+        FakeNftTool plain = new FakeNftTool().withoutNetlink();
+        NftNetlinkWriter writer = new NftNetlinkWriter(plain);
+        NftKernel k = new NftKernel(plain, writer);
+        k.apply(twoServices(1, 2, 3));
+        for (int[] w : new int[][]{{1, 2}, {1, 2, 3}}) {
+            assertThat(k.update(NftRenderer.render(twoServices(w))).incremental()).isTrue();
+            assertThat(k.read()).contains(NftRenderer.render(twoServices(w)).state());
+        }
+        assertThat(writer.disabled()).contains("no netlink");
+        assertThat(writer.batches()).isZero();
+        assertThat(writer.textFallbacks()).isEqualTo(2);
+    }
+
+    /** A kernel that refuses what nft then takes: netlink cannot be trusted here, so it is not used again. */
+    @Test
+    void aBatchRefusedOverNetlinkThatNftTakesTurnsNetlinkOff() {
+        NftNetlinkWriter writer = new NftNetlinkWriter(nft);
+        NftKernel k = new NftKernel(nft, writer);
+        k.apply(twoServices(1, 2, 3));
+        nft.netlinkRefusesAll();
+        NftKernel.NftTransaction r = k.update(NftRenderer.render(twoServices(1, 2)));
+        assertThat(r.incremental()).isTrue();
+        assertThat(r.reason()).isEmpty();
+        assertThat(writer.disabled()).contains("EINVAL");
+        k.update(NftRenderer.render(twoServices(1, 2, 3)));
+        assertThat(writer.batches()).isEqualTo(1);
+        assertThat(writer.textFallbacks()).isEqualTo(2);
+        assertThat(k.read()).contains(NftRenderer.render(twoServices(1, 2, 3)).state());
     }
 
     @Test
@@ -67,9 +128,11 @@ class NftKernelFakeTest {
         assertThat(k.read()).contains(NftRenderer.render(p).state());
     }
 
-    @Test
-    void aPartialSyncAfterSomeoneReplacedTheTableFailsOnTheTokenAndFallsBackToAVerifiedApply() {
-        NftKernel k = new NftKernel(nft);
+    @ParameterizedTest
+    @EnumSource(Writers.class)
+    void aPartialSyncAfterSomeoneReplacedTheTableFailsOnTheTokenAndFallsBackToAVerifiedApply(Writers writers) {
+        NftWriter writer = writers.over(nft);
+        NftKernel k = new NftKernel(nft, writer);
         k.apply(twoServices(1, 2, 3));
         NftKernel other = new NftKernel(nft);
         other.flush();
@@ -82,11 +145,14 @@ class NftKernelFakeTest {
         NftKernel.NftTransaction again = k.update(NftRenderer.render(twoServices(1, 2)));
         assertThat(again.incremental()).isFalse();
         assertThat(again.reason()).endsWith("table missing");
+        // A refusal nft shares is no reason to give netlink up.
+        if (writer instanceof NftNetlinkWriter n) assertThat(n.disabled()).isNull();
     }
 
-    @Test
-    void aRefusedTransactionLeavesTheTableAsItWas() {
-        NftKernel k = new NftKernel(nft);
+    @ParameterizedTest
+    @EnumSource(Writers.class)
+    void aRefusedTransactionLeavesTheTableAsItWas(Writers writers) {
+        NftKernel k = new NftKernel(nft, writers.over(nft));
         k.apply(twoServices(1, 2, 3));
         String before = nft.listTable().orElseThrow();
         nft.refuseLinesContaining("192.168.3.");

@@ -9,6 +9,8 @@ import io.nflb.testing.KernelTests;
 import io.nflb.testing.Netns;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 import java.util.List;
 import java.util.Map;
@@ -116,10 +118,13 @@ class NftKernelTest {
         }
     }
 
-    @Test
-    void partialSyncTrustsItsLastWriteAndFallsBackWhenTheTableWasReplaced() {
+    @ParameterizedTest
+    @EnumSource(Writers.class)
+    void partialSyncTrustsItsLastWriteAndFallsBackWhenTheTableWasReplaced(Writers writers) {
         try (Netns ns = Netns.create("nftgen")) {
-            NftKernel k = new NftKernel(ns.exec());
+            NftTool tool = NftTool.of(ns.exec());
+            NftWriter writer = writers.over(tool);
+            NftKernel k = new NftKernel(tool, writer);
             k.apply(twoServices(1, 2, 3));
             NftKernel.NftTransaction trusted = k.update(NftRenderer.render(twoServices(1, 2)));
             assertThat(trusted.incremental()).isTrue();
@@ -138,6 +143,12 @@ class NftKernelTest {
             NftKernel.NftTransaction again = k.update(NftRenderer.render(twoServices(1, 2)));
             assertThat(again.incremental()).isFalse();
             assertThat(k.read()).contains(NftRenderer.render(twoServices(1, 2)).state());
+            if (writer instanceof NftNetlinkWriter n) {
+                // The first sync went over netlink; the two stale ones were refused there and by nft alike.
+                assertThat(n.batches()).isEqualTo(3);
+                assertThat(n.disabled()).isNull();
+            }
+            k.close();
         }
     }
 

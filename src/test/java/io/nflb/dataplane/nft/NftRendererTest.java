@@ -109,4 +109,31 @@ public class NftRendererTest {
         NftScript a = cached.render(two);
         org.assertj.core.api.Assertions.assertThat(cached.render(two)).isSameAs(a);
     }
+    /**
+     * Two names with the same CRC-32 ("o16ztj0g" and "yd5cous7": 2922472563): the later one in name order probes to
+     * the next id. Adding or removing the first moves the second's id; the incremental render must follow, as a
+     * render from scratch does (the ids are in the by-id maps' keys and the service chains).
+     */
+    @org.junit.jupiter.api.Test
+    void idCollisionsRenumberIncrementallyAsFromScratch() {
+        org.assertj.core.api.Assertions.assertThat(NftRenderer.idWish("o16ztj0g")).isEqualTo(NftRenderer.idWish("yd5cous7"));
+        io.nflb.plan.ServicePlan first = NftPlans.service("o16ztj0g", io.nflb.model.Protocol.TCP, NftPlans.listen(null, 8080, null),
+                io.nflb.model.Scheduler.ROUND_ROBIN, io.nflb.model.Snat.NONE, NftPlans.backends("192.168.2.", 80, 1, 1), null, 0);
+        io.nflb.plan.ServicePlan second = NftPlans.service("yd5cous7", io.nflb.model.Protocol.TCP, NftPlans.listen(null, 8081, null),
+                io.nflb.model.Scheduler.ROUND_ROBIN, io.nflb.model.Snat.NONE, NftPlans.backends("192.168.3.", 80, 1, 1), null, 0);
+        io.nflb.plan.ServicePlan other = NftPlans.service("web", io.nflb.model.Scheduler.RANDOM, "10.0.0.1", 80, 1, 1);
+        java.util.List<io.nflb.plan.Plan> steps = java.util.List.of(
+                NftPlans.plan(second, other), NftPlans.plan(first, second, other), NftPlans.plan(second, other),
+                NftPlans.plan(first, other), NftPlans.plan(first, second, other), NftPlans.plan(first, other));
+        NftRenderCache cached = new NftRenderCache();
+        NftScript last = cached.render(steps.get(0));
+        for (int i = 1; i < steps.size(); i++) {
+            io.nflb.plan.Plan p = steps.get(i);
+            NftScript s = cached.render(p);
+            NftChange full = NftDiff.transaction(NftRenderer.render(steps.get(i - 1)).state(), NftRenderer.render(p).state());
+            org.assertj.core.api.Assertions.assertThat(s.changeFrom(last).text()).as("step %d", i).isEqualTo(full.text()).isNotEmpty();
+            org.assertj.core.api.Assertions.assertThat(s.text()).as("step %d", i).isEqualTo(NftRenderer.render(p).text());
+            last = s;
+        }
+    }
 }
