@@ -27,11 +27,19 @@ public final class NftDataplane implements Dataplane {
 
     /** How partial syncs reach the kernel: nft's text through a long-lived {@code nft -i}, or netlink (else nft). */
     public enum Writes {
-        NFT, NETLINK
+        NFT, NETLINK;
+
+        /**
+         * What the environment asks for: {@code NFLB_NFT_WRITES=nft} sends partial syncs through nft itself,
+         * for a kernel whose netlink answers nflb does not expect (it falls back by itself too, and says so).
+         */
+        public static Writes fromEnvironment() {
+            return "nft".equals(System.getenv("NFLB_NFT_WRITES")) ? NFT : NETLINK;
+        }
     }
 
     public NftDataplane(Exec exec) {
-        this(exec, Writes.NETLINK);
+        this(exec, Writes.fromEnvironment());
     }
 
     /** With partial syncs written one way (benchmarks compare them). */
