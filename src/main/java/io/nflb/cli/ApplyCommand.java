@@ -78,8 +78,10 @@ final class ApplyCommand implements Callable<Integer> {
         g.claimPending(Optional.empty());
         if (verbose && outcome.changed()) System.out.print(outcome.sent());
         System.out.println(outcome.summary());
-        neighbours.description().forEach(l -> System.out.println("neighbour: " + l));
-        neighbours.opens().forEach(o -> System.out.println("neighbour traffic now let through:" + o.line().substring(1)));
+        if (!neighbours.description().isEmpty()) System.out.println("neighbours:");
+        neighbours.description().forEach(l -> System.out.println("  " + l));
+        if (!neighbours.opens().isEmpty()) System.out.println("neighbour traffic let through now:");
+        neighbours.opens().forEach(o -> System.out.println(o.line()));
         for (String w : neighbours.warnings()) System.err.println("nflb: warning: " + w);
         dp.enableForwarding(c.services()).forEach(System.out::println);
         // Settings nflb does not own but that limit its data path: warn, do not change (BENCHMARKS.md).

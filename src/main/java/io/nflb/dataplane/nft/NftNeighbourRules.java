@@ -78,8 +78,9 @@ final class NftNeighbourRules {
                             sb.append("meta nfproto ").append(f == IpAddress.Family.V4 ? "ipv4" : "ipv6").append(' ');
                         }
                         sb.append("meta l4proto ").append(rule.protocol().keyword());
-                        if (!ports.isEmpty()) sb.append(" ct original proto-dst ").append(ports(ports));
-                        r.add(sb.append(" accept").toString());
+                        // One rule per port: nft 1.0.6 lists "ct original proto-dst { 22, 2222 }" as invalid types.
+                        if (ports.isEmpty()) r.add(sb.append(" accept").toString());
+                        for (PortRange p : ports) r.add(sb + " ct original proto-dst " + p.nft() + " accept");
                     }
                 }
             }
