@@ -30,13 +30,17 @@ public interface NeighbourReader {
      * routed through the network plugin's interfaces (cni0, flannel.1, cali*, cilium_*, ...). Says where they
      * came from, or that nothing showed them.
      */
-    static Neighbourhood podNetworksFromRoutes(Neighbourhood n, Exec exec) {
+    public static Neighbourhood podNetworksFromRoutes(Neighbourhood n, Exec exec) {
+        if (!n.has(NeighbourKind.KUBE_PROXY) || !n.find(NeighbourKind.KUBE_PROXY).get().networks().isEmpty()) return n;
+        return podNetworks(n, exec == null ? List.of() : Routes.read(exec));
+    }
+
+    /** {@link #podNetworksFromRoutes} over given routes. */
+    public static Neighbourhood podNetworks(Neighbourhood n, List<Routes.Route> routes) {
         if (!n.has(NeighbourKind.KUBE_PROXY) || !n.find(NeighbourKind.KUBE_PROXY).get().networks().isEmpty()) return n;
         Neighbour.Builder b = Neighbour.facts(NeighbourKind.KUBE_PROXY);
-        if (exec != null) {
-            for (Routes.Route r : Routes.read(exec)) {
-                if (Routes.CNI_INTERFACES.matcher(r.device()).matches()) b.network(r.prefix(), "the route via " + r.device());
-            }
+        for (Routes.Route r : routes) {
+            if (Routes.CNI_INTERFACES.matcher(r.device()).matches()) b.network(r.prefix(), "the route via " + r.device());
         }
         if (!b.hasNetworks()) {
             b.note("no pod network: kube-proxy's rules do not show its cluster CIDR and no route goes through a network plugin's"

@@ -33,7 +33,7 @@ public final class Routes {
     }
 
     /** "10.244.0.0/24 dev cni0 proto kernel scope link src 10.244.0.1" lines; "default" and type-prefixed lines skipped. */
-    static List<Route> parse(String text) {
+    public static List<Route> parse(String text) {
         List<Route> out = new ArrayList<>();
         for (String line : text.split("\n")) {
             String[] w = line.strip().split("\\s+");

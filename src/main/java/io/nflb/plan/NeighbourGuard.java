@@ -61,9 +61,10 @@ public final class NeighbourGuard {
             return before.passes() && !after.passes();
         }
 
-        /** "  forward in   tcp/8080 -> 172.17.0.2:80 (docker0)   firewall.neighbours.docker: restrict, ..." */
+        /** "  forward in   tcp/8080 -> 172.17.0.2:80 via docker0 (nat DOCKER)   firewall.neighbours.docker: restrict, ..." */
         public String line() {
-            return String.format(Locale.ROOT, "  %-12s %-48s %s", flow.direction(), flow.what() + " (" + flow.where() + ")", after.why());
+            String what = flow.what().contains(flow.where()) ? flow.what() : flow.what() + " in " + flow.where();
+            return String.format(Locale.ROOT, "  %-12s %-52s %s", flow.direction(), what + " ", after.why());
         }
     }
 
@@ -76,20 +77,21 @@ public final class NeighbourGuard {
                 case DOCKER, LIBVIRT -> {
                     for (String i : n.interfaces()) {
                         List<Prefix> nets = n.networks();
-                        out.add(new Flow(k, Hook.FORWARD, Type.OUTBOUND, i + (nets.isEmpty() ? "" : " " + nets) + " -> any", i,
+                        out.add(new Flow(k, Hook.FORWARD, Type.OUTBOUND, i + (nets.isEmpty() ? "" : " (" + join(nets) + ")") + " -> any", i,
                                 Optional.empty(), Optional.empty(), Optional.of(i), nets));
                     }
                     for (Neighbour.Port p : n.published()) out.add(published(k, p));
                     for (Neighbour.Port p : n.services()) {
-                        out.add(new Flow(k, Hook.INPUT, Type.SERVICE, p.label() + p.iface().map(i -> " from " + i).orElse("") + " " + p.detail(),
+                        out.add(new Flow(k, Hook.INPUT, Type.SERVICE, p.label() + p.iface().map(i -> " on " + i).orElse("") + " " + p.detail(),
                                 p.iface().orElse("INPUT"), Optional.of(p.protocol()), Optional.of(p.port()), p.iface(), List.of()));
                     }
                 }
                 case KUBE_PROXY, OTHER -> {
                     for (Neighbour.Port p : n.published()) out.add(published(k, p));
+                    String label = k == NeighbourKind.KUBE_PROXY ? "pod network" : "network";
+                    String via = n.interfaces().isEmpty() ? "" : " via " + String.join(", ", n.interfaces());
                     for (Prefix net : n.networks()) {
-                        out.add(new Flow(k, Hook.FORWARD, Type.NETWORK, (k == NeighbourKind.KUBE_PROXY ? "pod network " : "network ") + net,
-                                String.join(", ", n.interfaces().isEmpty() ? List.of("any interface") : n.interfaces()),
+                        out.add(new Flow(k, Hook.FORWARD, Type.NETWORK, label + " " + net + via + ", both ways", label,
                                 Optional.empty(), Optional.empty(), Optional.empty(), List.of(net)));
                     }
                     if (n.networks().isEmpty()) {
@@ -101,7 +103,7 @@ public final class NeighbourGuard {
                 }
                 case UFW, FIREWALLD -> {
                     for (Neighbour.Port p : n.services()) {
-                        out.add(new Flow(k, Hook.INPUT, Type.HOST_ALLOWED, p.label() + " (" + k.keyword() + " allows it)",
+                        out.add(new Flow(k, Hook.INPUT, Type.HOST_ALLOWED, p.label() + " (" + k.keyword() + " allows it) in INPUT",
                                 "INPUT", Optional.of(p.protocol()), Optional.of(p.port()), p.iface(), List.of()));
                     }
                 }
@@ -113,7 +115,8 @@ public final class NeighbourGuard {
     }
 
     private static Flow published(NeighbourKind k, Neighbour.Port p) {
-        return new Flow(k, Hook.FORWARD, Type.PUBLISHED, p.label() + (p.detail().isEmpty() ? "" : " " + p.detail()),
+        String into = p.iface().map(i -> " via " + i).orElse(k == NeighbourKind.KUBE_PROXY ? " node port" : " published");
+        return new Flow(k, Hook.FORWARD, Type.PUBLISHED, p.label() + into + (p.detail().isEmpty() ? "" : " " + p.detail()),
                 p.iface().orElse(k == NeighbourKind.KUBE_PROXY ? "node port" : "published"),
                 Optional.of(p.protocol()), Optional.of(p.port()), p.iface(), List.of());
     }
@@ -178,6 +181,10 @@ public final class NeighbourGuard {
             return Optional.of(r);
         }
         return Optional.empty();
+    }
+
+    private static String join(List<Prefix> prefixes) {
+        return String.join(", ", prefixes.stream().map(Prefix::toString).toList());
     }
 
     private static boolean matches(String pattern, String iface) {
