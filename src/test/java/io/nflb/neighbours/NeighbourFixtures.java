@@ -35,6 +35,26 @@ public final class NeighbourFixtures {
         }
     }
 
+    /**
+     * The lab's config (issue 15's research): one balanced service, a default-drop firewall that lets ssh and
+     * 2222 in, and the published port 8080 and node port 30080 from 203.0.113.2 only; {@code neighbours} is the
+     * inside of firewall.neighbours, or empty for the defaults.
+     */
+    public static String config(String backend, String neighbours) {
+        return """
+                backend: %s
+                services:
+                  - name: web
+                    listen: {address: 203.0.113.1, port: 80}
+                    backends: [{address: 10.0.9.2, port: 80}]
+                firewall:
+                  policy: {input: drop, forward: drop}
+                  allow:
+                    - {protocol: tcp, ports: [22, 2222]}
+                    - {protocol: tcp, ports: [8080, 30080], from: [203.0.113.2]}
+                """.formatted(backend) + (neighbours.isEmpty() ? "" : "  neighbours: {" + neighbours + "}\n");
+    }
+
     /** What recognition makes of the fixture: its iptables-save files and its nft -j listing, as the dataplanes read them. */
     public static Neighbourhood read(String name) {
         Neighbourhood n = Neighbourhood.empty();

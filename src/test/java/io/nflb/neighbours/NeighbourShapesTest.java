@@ -28,21 +28,9 @@ class NeighbourShapesTest {
 
     static final List<String> ALL = NeighbourFixtures.ALL;
 
-    /** The lab's firewall: default drop, ssh and 2222 in, and the published/node ports from one client only. */
     static String config(String backend, String mode) {
-        return """
-                backend: %s
-                services:
-                  - name: web
-                    listen: {address: 203.0.113.1, port: 80}
-                    backends: [{address: 10.0.9.2, port: 80}]
-                firewall:
-                  policy: {input: drop, forward: drop}
-                  allow:
-                    - {protocol: tcp, ports: [22, 2222]}
-                    - {protocol: tcp, ports: [8080, 30080], from: [203.0.113.2]}
-                  neighbours: {docker: %s, libvirt: %s, kube-proxy: %s, ufw: %s, firewalld: %s}
-                """.formatted(backend, mode, mode, mode, mode, mode);
+        return NeighbourFixtures.config(backend, "docker: %s, libvirt: %s, kube-proxy: %s, ufw: %s, firewalld: %s"
+                .formatted(mode, mode, mode, mode, mode));
     }
 
     static Plan plan(String name, String backend, String mode) {

@@ -93,18 +93,7 @@ class NeighboursNetnsTest {
     }
 
     private static String config(String backend, String neighbours) {
-        return """
-                backend: %s
-                services:
-                  - name: web
-                    listen: {address: 203.0.113.1, port: 80}
-                    backends: [{address: 10.0.9.2, port: 80}]
-                firewall:
-                  policy: {input: drop, forward: drop}
-                  allow:
-                    - {protocol: tcp, ports: [22, 2222]}
-                    - {protocol: tcp, ports: [8080, 30080], from: [203.0.113.2]}
-                """.formatted(backend) + (neighbours.isEmpty() ? "" : "  neighbours: {" + neighbours + "}\n");
+        return NeighbourFixtures.config(backend, neighbours);
     }
 
     @ParameterizedTest(name = "{0} with nflb on {1}")
