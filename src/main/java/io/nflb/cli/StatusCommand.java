@@ -51,10 +51,19 @@ final class StatusCommand implements Callable<Integer> {
         Set<String> rejecting = new LinkedHashSet<>();
         List<Dataplane> all = main.dataplanes.all(netns.exec());
         // Every dataplane reads both rule languages: the first one's reading is the whole neighbourhood.
-        Neighbourhood found = all.get(0).neighbours();
+        Neighbourhood found;
+        List<String> unread = new ArrayList<>();
+        try {
+            found = all.get(0).neighbours();
+        } catch (RuntimeException e) {
+            // The counters above are still worth showing.
+            found = Neighbourhood.empty();
+            unread.add("note: the neighbours could not be read: " + e.getMessage());
+        }
         Optional<Firewall> firewall = Optional.empty();
         for (Dataplane dp : all) firewall = firewall.or(() -> NeighbourCheck.installedFirewall(dp, state.generations()));
-        List<String> neighbours = found.describe(firewall, true);
+        List<String> neighbours = new ArrayList<>(found.describe(firewall, true));
+        neighbours.addAll(unread);
         for (Dataplane dp : all) {
             if (!dp.installed()) continue;
             backends.add(dp.name());

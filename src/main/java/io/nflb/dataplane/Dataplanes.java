@@ -38,7 +38,7 @@ public final class Dataplanes {
      */
     public static final Dataplanes REAL = new Dataplanes(
             exec -> new IptablesDataplane(exec, nftNeighbours(exec)),
-            exec -> new NftDataplane(exec, iptablesNeighbours(exec), new IptablesBridge(exec)),
+            exec -> new NftDataplane(exec, iptablesNeighbours(exec), Tools.has("iptables-restore") ? new IptablesBridge(exec) : ForwardBridge.NONE),
             Dataplanes::nftWorks);
 
     /** What nftables shows of the neighbours where {@code exec} runs; nothing where nft is missing. */
