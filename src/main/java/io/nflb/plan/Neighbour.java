@@ -143,8 +143,10 @@ public record Neighbour(NeighbourKind kind, List<String> via, List<String> evide
             return this;
         }
 
+        /** A packet mark the neighbour sets; one that is not a 32-bit mark is noted and left out. */
         public Builder mark(long m) {
-            mark = m;
+            if (m > 0 && m <= 0xffffffffL) mark = m;
+            else notes.add("mark " + m + " left out: not a 32-bit packet mark");
             return this;
         }
 

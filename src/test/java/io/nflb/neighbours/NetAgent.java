@@ -19,12 +19,10 @@ import java.util.concurrent.Executors;
  * One test namespace's servers and client, run inside it for a whole test class: {@code NAME SPEC...} serves
  * each SPEC ({@code tcp:ADDR:PORT} answers every connection with NAME and closes it; {@code udp:ADDR:PORT}
  * echoes NAME), prints "ready", then runs each command read from stdin in parallel (at most 16 at once):
- * {@code ID tcp HOST PORT [SOURCE]} or {@code ID udp HOST PORT} prints {@code ID ok PEER} or {@code ID fail WHY}.
- * Connects and reads time out after {@link #TIMEOUT_MS}. Ends when stdin closes.
+ * {@code ID TIMEOUT_MS tcp HOST PORT [SOURCE]} or {@code ID TIMEOUT_MS udp HOST PORT} prints {@code ID ok PEER}
+ * or {@code ID fail WHY}; the connect and the read each time out after TIMEOUT_MS. Ends when stdin closes.
  */
 public final class NetAgent {
-
-    static final int TIMEOUT_MS = 1000;
 
     private NetAgent() {
     }
@@ -54,7 +52,9 @@ public final class NetAgent {
             clients.submit(() -> {
                 String result;
                 try {
-                    result = w[1].equals("tcp") ? tcp(w) : udp(w);
+                    int timeout = Math.max(100, Math.min(10_000, Integer.parseInt(w[1])));
+                    String[] c = java.util.Arrays.copyOfRange(w, 1, w.length);
+                    result = c[1].equals("tcp") ? tcp(c, timeout) : udp(c, timeout);
                 } catch (IOException | RuntimeException e) {
                     result = "fail " + e.getClass().getSimpleName();
                 }
@@ -71,11 +71,12 @@ public final class NetAgent {
         return t;
     }
 
-    private static String tcp(String[] w) throws IOException {
+    /** {@code w}: TIMEOUT tcp HOST PORT [SOURCE]. */
+    private static String tcp(String[] w, int timeout) throws IOException {
         try (Socket s = new Socket()) {
             if (w.length > 4) s.bind(new InetSocketAddress(InetAddress.getByName(w[4]), 0));
-            s.connect(new InetSocketAddress(InetAddress.getByName(w[2]), Integer.parseInt(w[3])), TIMEOUT_MS);
-            s.setSoTimeout(TIMEOUT_MS);
+            s.connect(new InetSocketAddress(InetAddress.getByName(w[2]), Integer.parseInt(w[3])), timeout);
+            s.setSoTimeout(timeout);
             String peer = new BufferedReader(new InputStreamReader(s.getInputStream(), StandardCharsets.UTF_8)).readLine();
             return peer == null ? "fail closed" : "ok " + peer;
         } catch (SocketTimeoutException e) {
@@ -83,9 +84,9 @@ public final class NetAgent {
         }
     }
 
-    private static String udp(String[] w) throws IOException {
+    private static String udp(String[] w, int timeout) throws IOException {
         try (DatagramSocket s = new DatagramSocket()) {
-            s.setSoTimeout(TIMEOUT_MS);
+            s.setSoTimeout(timeout);
             byte[] q = "q".getBytes(StandardCharsets.UTF_8);
             s.send(new DatagramPacket(q, q.length, InetAddress.getByName(w[2]), Integer.parseInt(w[3])));
             DatagramPacket p = new DatagramPacket(new byte[256], 256);

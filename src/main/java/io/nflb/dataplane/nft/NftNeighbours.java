@@ -42,7 +42,15 @@ public final class NftNeighbours {
         Map<NeighbourKind, Neighbour.Builder> found = new EnumMap<>(NeighbourKind.class);
         List<Neighbourhood.Foreign> others = new ArrayList<>();
         for (String json : tablesJson) {
-            for (Table t : tables(json).values()) {
+            Map<String, Table> listed;
+            try {
+                listed = tables(json);
+            } catch (RuntimeException e) {
+                // A listing this reader does not understand is reported, not fatal: nflb's own rules do not depend on it.
+                others.add(new Neighbourhood.Foreign("a table", "its nft -j listing could not be read: " + e.getMessage(), false));
+                continue;
+            }
+            for (Table t : listed.values()) {
                 if (!foreign(t.family, t.name)) continue;
                 Optional<NeighbourKind> kind = kind(t);
                 if (kind.isEmpty()) {
