@@ -6,7 +6,7 @@ import io.nflb.plan.Plan;
  * The nftables backend's small iptables part. An iptables-nft FORWARD chain with policy DROP (Docker and ufw
  * set one) is one more base chain at the forward hook, and its drop is final whatever nflb's table accepts:
  * nflb's own balanced and forward: traffic would be dropped. Only where such a policy is live, nflb keeps one
- * iptables chain of its own (NFLB-NFT-FORWARD) that accepts exactly that traffic, jumped to first from FORWARD;
+ * iptables chain of its own (NFLB-PASS) that accepts exactly that traffic, jumped to first from FORWARD;
  * nothing else writes or reads it, and flush removes it.
  */
 public interface ForwardBridge {

@@ -58,6 +58,7 @@ class NeighbourCommandsTest {
                       seen in: filter DOCKER, filter DOCKER-BRIDGE, filter DOCKER-CT, filter DOCKER-FORWARD, filter DOCKER-INTERNAL, filter DOCKER-USER, nat DOCKER
                       layout: Docker 28 or later (DOCKER-FORWARD)
                       network 172.17.0.0/16 from nat POSTROUTING MASQUERADE ! -o docker0
+                  note: iptables FORWARD policy DROP drops what no iptables rule accepts: nflb accepts its own balanced and forward: traffic there, in NFLB-FORWARD with a forward drop of its own, else in chain NFLB-PASS
                 """);
 
         Cli.Ran applied = nflb(k, "apply", "-c", defaults.toString(), "--state-dir", state);
@@ -70,8 +71,8 @@ class NeighbourCommandsTest {
         } else {
             assertThat(k.rules()).contains("\t\tiifname \"docker0\" accept\n\t\toifname \"docker0\" accept\n");
             // Docker's FORWARD policy DROP would drop nflb's own service: the pass in iptables, first in FORWARD.
-            assertThat(forward(k)).first().isEqualTo("-A FORWARD -m comment --comment \"nflb nftables\" -j NFLB-NFT-FORWARD");
-            assertThat(applied.out()).contains("iptables: FORWARD policy DROP: NFLB-NFT-FORWARD accepts nflb's own traffic");
+            assertThat(forward(k)).first().isEqualTo("-A FORWARD -m comment --comment \"nflb pass\" -j NFLB-PASS");
+            assertThat(applied.out()).contains("iptables: FORWARD policy DROP: NFLB-PASS accepts nflb's own traffic");
         }
 
         Cli.Ran refused = nflb(k, "apply", "-c", ignore.toString(), "--state-dir", state);
@@ -103,7 +104,7 @@ class NeighbourCommandsTest {
         Dataplane dp = k.dataplanes().forKind(io.nflb.model.BackendKind.AUTO, null);
         Dataplane.Outcome repaired = dp.apply(Planner.plan(ConfigLoader.parse("restrict.yaml", Files.readString(restrict))));
         assertThat(repaired.changed()).as(repaired.summary()).isTrue();
-        assertThat(forward(k)).first().asString().contains(ipt ? "-j NFLB-FORWARD" : "-j NFLB-NFT-FORWARD");
+        assertThat(forward(k)).first().asString().contains(ipt ? "-j NFLB-FORWARD" : "-j NFLB-PASS");
         assertThat(forward(k)).filteredOn(l -> l.contains("DOCKER")).containsExactly("-A FORWARD -j DOCKER-USER", "-A FORWARD -j DOCKER-FORWARD");
 
         Cli.Ran flushed = nflb(k, "flush");
@@ -111,6 +112,26 @@ class NeighbourCommandsTest {
         assertThat(k.iptables().save(false)).doesNotContain("NFLB");
         assertThat(chain(k, "FORWARD")).containsExactly("-A FORWARD -j DOCKER-USER", "-A FORWARD -j DOCKER-FORWARD");
         assertThat(k.iptables().save(false)).as("Docker's rules as Docker wrote them").isEqualTo(docker);
+    }
+
+    /** Without a firewall: section, Docker's FORWARD policy DROP would drop nflb's balanced service in either language. */
+    @ParameterizedTest
+    @EnumSource(FakeKernel.Language.class)
+    void nflbsOwnServicePassesDockersForwardDrop(FakeKernel.Language language) throws Exception {
+        FakeKernel k = new FakeKernel(language);
+        k.iptables().restore(NeighbourFixtures.file("docker", "iptables-save.v4").orElseThrow(), false);
+        String services = CONFIG.substring(0, CONFIG.indexOf("firewall:"));
+        Path config = Files.writeString(dir.resolve("services.yaml"), services);
+        Cli.Ran applied = nflb(k, "apply", "-c", config.toString(), "--state-dir", dir.resolve("state").toString());
+        assertThat(applied.code()).as(applied.err()).isZero();
+        assertThat(forward(k)).containsExactly("-A FORWARD -m comment --comment \"nflb pass\" -j NFLB-PASS",
+                "-A FORWARD -j DOCKER-USER", "-A FORWARD -j DOCKER-FORWARD");
+        assertThat(chain(k, "NFLB-PASS")).containsExactly("-A NFLB-PASS -p tcp -m comment --comment \"web balanced\" -m conntrack"
+                + " --ctstate DNAT --ctorigdst 203.0.113.1 --ctorigdstport 80 -j ACCEPT");
+        // Docker gone (its policy back to ACCEPT): the pass goes too.
+        k.iptables().restore("*filter\n:FORWARD ACCEPT [0:0]\nCOMMIT\n", false);
+        assertThat(nflb(k, "apply", "-c", config.toString(), "--state-dir", dir.resolve("state").toString()).code()).isZero();
+        assertThat(k.iptables().save(false)).doesNotContain("NFLB-PASS");
     }
 
     private static List<String> forward(FakeKernel k) {

@@ -226,7 +226,7 @@ class NeighboursNetnsTest {
             assertThat(forward.isEmpty() || !forward.get(0).contains("NFLB-")).as(forward.toString()).isTrue();
         }
         if (backend.equals("nftables") && fixture.startsWith("docker") && !fixture.equals("docker-nft")) {
-            assertThat(lab.chain("filter", "FORWARD")).first().asString().doesNotContain("NFLB-NFT-FORWARD");
+            assertThat(lab.chain("filter", "FORWARD")).first().asString().doesNotContain("NFLB-PASS");
         }
         Cli.Ran repaired = nflb("apply", "-c", current.toString(), "--state-dir", state.toString(), "--force");
         assertThat(repaired.code()).as(repaired.out() + repaired.err()).isZero();
@@ -240,6 +240,30 @@ class NeighboursNetnsTest {
                 + " restrict=" + restricted + " after-restart=" + afterRestart + "\n", StandardOpenOption.CREATE, StandardOpenOption.APPEND);
     }
 
+    /**
+     * Without a firewall: section nflb writes no policy, but Docker's FORWARD policy DROP (and ufw's) would still
+     * drop its balanced service: NFLB-PASS accepts exactly that, in both backends, and goes when the policy does.
+     */
+    @ParameterizedTest(name = "nflb on {0}")
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"iptables", "nftables"})
+    @Timeout(value = 120, unit = TimeUnit.SECONDS)
+    void nflbsServicePassesADockerForwardDropWithoutAFirewall(String backend) throws Exception {
+        String config = config(backend, "");
+        Path services = write("services.yaml", config.substring(0, config.indexOf("firewall:")));
+        List<String> flows = List.of("container_out", "published_in", "nflb_service");
+        lab.reset();
+        lab.load("docker");
+        Cli.Ran applied = nflb("apply", "-c", services.toString(), "--state-dir", dir.resolve("state").toString());
+        assertThat(applied.code()).as(applied.out() + applied.err()).isZero();
+        assertThat(probe(flows, expect(flows))).isEqualTo(expect(flows));
+        assertThat(lab.chain("filter", "FORWARD")).first().isEqualTo("-A FORWARD -m comment --comment \"nflb pass\" -j NFLB-PASS");
+        lab.rt().check(List.of("iptables", "-P", "FORWARD", "ACCEPT"));
+        assertThat(nflb("apply", "-c", services.toString(), "--state-dir", dir.resolve("state").toString()).code()).isZero();
+        assertThat(lab.chain("filter", "FORWARD")).noneMatch(l -> l.contains("NFLB-PASS"));
+        Files.writeString(RESULTS, "docker " + backend + " without a firewall: " + probe(flows, expect(flows)) + "\n",
+                StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+    }
+
     /** nflb's jumps where they belong: first in INPUT and FORWARD, below fail2ban's; nft's pass first in FORWARD. */
     private void placed(String fixture, String backend) {
         List<String> forward = lab.chain("filter", "FORWARD");
@@ -248,7 +272,7 @@ class NeighboursNetnsTest {
             assertThat(forward).first().asString().contains("-j NFLB-FORWARD");
             assertThat(input).element(fixture.equals("fail2ban") ? 1 : 0).asString().contains("-j NFLB-INPUT");
         } else if (fixture.equals("docker") || fixture.equals("docker-legacy") || fixture.equals("ufw")) {
-            assertThat(forward).first().asString().contains("-j NFLB-NFT-FORWARD");
+            assertThat(forward).first().asString().contains("-j NFLB-PASS");
         }
     }
 

@@ -14,7 +14,7 @@ import java.util.Optional;
 import java.util.function.LongSupplier;
 
 /**
- * {@link ForwardBridge} in iptables: per family, NFLB-NFT-FORWARD exists exactly while the live filter FORWARD
+ * {@link ForwardBridge} in iptables: per family, NFLB-PASS exists exactly while the live filter FORWARD
  * policy is DROP and nflb has traffic of its own to let through. Every other chain of nflb's in iptables (the
  * iptables backend's, if it was used before) is left as it is.
  */
@@ -44,7 +44,7 @@ public final class IptablesBridge implements ForwardBridge {
         SavedTables.Table filter = live.tables().get("filter");
         SavedTables.Chain forward = filter == null ? null : filter.chains().get("FORWARD");
         Optional<IptablesRuleset.Table> pass = forward != null && forward.policy().equals("DROP")
-                ? IptablesFirewallRenderer.nftForwardPass(plan, family) : Optional.empty();
+                ? IptablesFirewallRenderer.forwardPass(plan, family) : Optional.empty();
         List<IptablesRuleset.Table> tables = new ArrayList<>();
         boolean filterSeen = false;
         for (IptablesRuleset.Table t : installed.tables()) {
@@ -60,9 +60,9 @@ public final class IptablesBridge implements ForwardBridge {
     }
 
     private static IptablesRuleset.Table withPass(IptablesRuleset.Table t, Optional<IptablesRuleset.Table> pass) {
-        List<String> chains = new ArrayList<>(t.chains().stream().filter(c -> !c.equals(IptablesNames.NFT_FORWARD)).toList());
-        List<IptablesRuleset.Jump> jumps = new ArrayList<>(t.jumps().stream().filter(j -> !j.spec().endsWith(" -j " + IptablesNames.NFT_FORWARD)).toList());
-        List<String> rules = new ArrayList<>(t.rules().stream().filter(r -> !r.startsWith("-A " + IptablesNames.NFT_FORWARD + " ")).toList());
+        List<String> chains = new ArrayList<>(t.chains().stream().filter(c -> !c.equals(IptablesNames.PASS)).toList());
+        List<IptablesRuleset.Jump> jumps = new ArrayList<>(t.jumps().stream().filter(j -> !j.spec().endsWith(" -j " + IptablesNames.PASS)).toList());
+        List<String> rules = new ArrayList<>(t.rules().stream().filter(r -> !r.startsWith("-A " + IptablesNames.PASS + " ")).toList());
         pass.ifPresent(p -> {
             chains.addAll(p.chains());
             jumps.addAll(0, p.jumps());
@@ -73,7 +73,7 @@ public final class IptablesBridge implements ForwardBridge {
 
     @Override
     public synchronized Change apply(Plan plan) {
-        String key = String.valueOf(IptablesFirewallRenderer.nftForwardPass(plan, Family.V4)) + IptablesFirewallRenderer.nftForwardPass(plan, Family.V6);
+        String key = String.valueOf(IptablesFirewallRenderer.forwardPass(plan, Family.V4)) + IptablesFirewallRenderer.forwardPass(plan, Family.V6);
         long now = nanoTime.getAsLong();
         if (key.equals(lastWanted) && now - checkedAt < NeighbourReader.FRESH_FOR.toNanos()) return new Change("", "", () -> { });
         StringBuilder sent = new StringBuilder();
@@ -88,10 +88,10 @@ public final class IptablesBridge implements ForwardBridge {
                 if (tx.isEmpty()) continue;
                 undo.add(0, () -> k.apply(before));
                 sent.append(tx.text());
-                boolean present = want.tables().stream().anyMatch(t -> t.chains().contains(IptablesNames.NFT_FORWARD));
+                boolean present = want.tables().stream().anyMatch(t -> t.chains().contains(IptablesNames.PASS));
                 summary.add(IptablesTool.command(k.family()) + ": " + (present
-                        ? "FORWARD policy DROP: " + IptablesNames.NFT_FORWARD + " accepts nflb's own traffic"
-                        : IptablesNames.NFT_FORWARD + " removed"));
+                        ? "FORWARD policy DROP: " + IptablesNames.PASS + " accepts nflb's own traffic"
+                        : IptablesNames.PASS + " removed"));
             }
         } catch (RuntimeException e) {
             undo.forEach(Runnable::run);
@@ -122,7 +122,7 @@ public final class IptablesBridge implements ForwardBridge {
             String want = chain(wanted(plan, k.family(), live));
             if (have.equals(want)) continue;
             String tool = IptablesTool.command(k.family());
-            sb.append(UnifiedDiff.of(tool + " " + IptablesNames.NFT_FORWARD + " (live)", have, tool + " " + IptablesNames.NFT_FORWARD + " (" + source + ")", want));
+            sb.append(UnifiedDiff.of(tool + " " + IptablesNames.PASS + " (live)", have, tool + " " + IptablesNames.PASS + " (" + source + ")", want));
         }
         return sb.toString();
     }
@@ -131,9 +131,9 @@ public final class IptablesBridge implements ForwardBridge {
         StringBuilder sb = new StringBuilder();
         for (IptablesRuleset.Table t : r.tables()) {
             for (IptablesRuleset.Jump j : t.jumps()) {
-                if (j.spec().endsWith(" -j " + IptablesNames.NFT_FORWARD)) sb.append("-A ").append(j.chain()).append(' ').append(j.spec()).append('\n');
+                if (j.spec().endsWith(" -j " + IptablesNames.PASS)) sb.append("-A ").append(j.chain()).append(' ').append(j.spec()).append('\n');
             }
-            for (String rule : t.rules()) if (rule.startsWith("-A " + IptablesNames.NFT_FORWARD + " ")) sb.append(rule).append('\n');
+            for (String rule : t.rules()) if (rule.startsWith("-A " + IptablesNames.PASS + " ")) sb.append(rule).append('\n');
         }
         return sb.toString();
     }
@@ -150,6 +150,6 @@ public final class IptablesBridge implements ForwardBridge {
             IptablesTransaction tx = k.apply(new IptablesRuleset(k.family(), tables), live);
             sent.append(tx.text());
         }
-        return new Change(sent.length() == 0 ? "" : "iptables: " + IptablesNames.NFT_FORWARD + " removed", sent.toString(), () -> { });
+        return new Change(sent.length() == 0 ? "" : "iptables: " + IptablesNames.PASS + " removed", sent.toString(), () -> { });
     }
 }

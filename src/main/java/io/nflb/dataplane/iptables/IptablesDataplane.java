@@ -65,12 +65,22 @@ public final class IptablesDataplane implements Dataplane {
     private Neighbourhood neighbours(Map<Family, SavedTables> saves) {
         Neighbourhood n = Neighbourhood.empty();
         for (var e : saves.entrySet()) n = n.merge(IptablesNeighbours.read(e.getKey(), e.getValue()));
-        return NeighbourReader.podNetworksFromRoutes(n.merge(others.read()), exec);
+        n = NeighbourReader.podNetworksFromRoutes(n.merge(others.read()), exec);
+        if (n.forwardDrop().isEmpty()) return n;
+        return n.withNotes(List.of("iptables FORWARD policy DROP drops what no iptables rule accepts: nflb accepts its own balanced"
+                + " and forward: traffic there, in NFLB-FORWARD with a forward drop of its own, else in chain " + IptablesNames.PASS));
     }
 
-    /** {@code plan} next to the neighbours, read from {@code saves} (and the other language) unless it already is. */
+    /**
+     * {@code plan} next to the neighbours, read from {@code saves} (and the other language) unless it already is;
+     * without a firewall only the FORWARD policies matter (a DROP there needs nflb's pass), and they are in the saves.
+     */
     private Plan withNeighbours(Plan plan, Map<Family, SavedTables> saves) {
-        return plan.neighbours().read() || plan.firewall().isEmpty() ? plan : plan.withNeighbours(neighbours(saves));
+        if (plan.neighbours().read()) return plan;
+        if (plan.firewall().isPresent()) return plan.withNeighbours(neighbours(saves));
+        java.util.Set<Family> drop = java.util.EnumSet.noneOf(Family.class);
+        for (var e : saves.entrySet()) drop.addAll(IptablesNeighbours.read(e.getKey(), e.getValue()).forwardDrop());
+        return plan.withNeighbours(Neighbourhood.of(List.of(), List.of(), drop, List.of()));
     }
 
     @Override
@@ -150,8 +160,8 @@ public final class IptablesDataplane implements Dataplane {
         for (IptablesKernel k : kernels) {
             for (IptablesRuleset.Table t : k.installed().tables()) {
                 // The nftables backend's pass through a FORWARD policy DROP is not this backend's rules.
-                if (t.chains().stream().anyMatch(c -> !c.equals(IptablesNames.NFT_FORWARD))) return true;
-                if (t.jumps().stream().anyMatch(j -> !j.spec().endsWith(" -j " + IptablesNames.NFT_FORWARD))) return true;
+                if (t.chains().stream().anyMatch(c -> !c.equals(IptablesNames.PASS))) return true;
+                if (t.jumps().stream().anyMatch(j -> !j.spec().endsWith(" -j " + IptablesNames.PASS))) return true;
             }
         }
         return false;

@@ -41,8 +41,38 @@ final class IptablesFirewallRenderer {
     private IptablesFirewallRenderer() {
     }
 
-    /** {@code services}: what {@link IptablesRenderer} made of the services; its filter table is rebuilt here. */
+    /**
+     * {@code services}: what {@link IptablesRenderer} made of the services; its filter table is rebuilt here.
+     * Where a neighbour's FORWARD policy DROP is live and the firewall has no forward drop of its own to accept
+     * nflb's traffic in, {@link IptablesNames#PASS} does.
+     */
     static IptablesRuleset extend(Plan plan, Family family, IptablesRuleset services) {
+        IptablesRuleset r = policy(plan, family, services);
+        boolean ownForwardDrop = plan.firewall().map(f -> f.forward() == Firewall.Policy.DROP).orElse(false);
+        if (ownForwardDrop || !plan.neighbours().forwardDrop().contains(family)) return r;
+        Optional<IptablesRuleset.Table> pass = forwardPass(plan, family);
+        if (pass.isEmpty()) return r;
+        List<IptablesRuleset.Table> tables = new ArrayList<>();
+        boolean merged = false;
+        for (IptablesRuleset.Table t : r.tables()) {
+            if (!t.name().equals("filter")) {
+                tables.add(t);
+                continue;
+            }
+            merged = true;
+            List<String> chains = new ArrayList<>(t.chains());
+            chains.addAll(pass.get().chains());
+            List<Jump> jumps = new ArrayList<>(t.jumps());
+            jumps.addAll(pass.get().jumps());
+            List<String> rules = new ArrayList<>(t.rules());
+            rules.addAll(pass.get().rules());
+            tables.add(new IptablesRuleset.Table("filter", chains, jumps, rules));
+        }
+        if (!merged) tables.add(pass.get());
+        return new IptablesRuleset(family, tables);
+    }
+
+    private static IptablesRuleset policy(Plan plan, Family family, IptablesRuleset services) {
         List<ServicePlan> limited = plan.services().stream()
                 .filter(s -> s.service().limits().isPresent() && !s.rejects() && s.service().family() == family)
                 .toList();
@@ -96,13 +126,13 @@ final class IptablesFirewallRenderer {
     }
 
     /**
-     * The nftables backend's pass through a live iptables FORWARD policy DROP: nflb's balanced services and its
-     * forward: entries (with their replies), nothing else, and no drop of its own (the nft table holds the
-     * policy). Empty when there is nothing of nflb's to let through.
+     * The pass through a live iptables FORWARD policy DROP: nflb's balanced services and its forward: entries
+     * (with their replies), nothing else, and no drop of its own (nflb's policy is elsewhere, if any). Empty when
+     * there is nothing of nflb's to let through.
      */
-    static Optional<IptablesRuleset.Table> nftForwardPass(Plan plan, Family family) {
+    static Optional<IptablesRuleset.Table> forwardPass(Plan plan, Family family) {
         IpAddress.Family af = family == Family.V4 ? IpAddress.Family.V4 : IpAddress.Family.V6;
-        String a = "-A " + IptablesNames.NFT_FORWARD;
+        String a = "-A " + IptablesNames.PASS;
         List<String> r = new ArrayList<>();
         List<Firewall.Rule> forward = plan.firewall().filter(f -> f.forward() == Firewall.Policy.DROP)
                 .map(Firewall::forwardRules).orElse(List.of()).stream().filter(x -> x.families().contains(af)).toList();
@@ -116,8 +146,8 @@ final class IptablesFirewallRenderer {
             }
         }
         if (r.isEmpty()) return Optional.empty();
-        Jump jump = new Jump("FORWARD", "-m comment --comment " + quote("nflb nftables") + " -j " + IptablesNames.NFT_FORWARD);
-        return Optional.of(new IptablesRuleset.Table("filter", List.of(IptablesNames.NFT_FORWARD), List.of(jump), r));
+        Jump jump = new Jump("FORWARD", "-m comment --comment " + quote("nflb pass") + " -j " + IptablesNames.PASS);
+        return Optional.of(new IptablesRuleset.Table("filter", List.of(IptablesNames.PASS), List.of(jump), r));
     }
 
     private static Firewall.Policy policy(Firewall fw, String hook) {

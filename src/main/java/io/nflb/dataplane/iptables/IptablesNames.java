@@ -72,10 +72,11 @@ public final class IptablesNames {
     /** Docker's chain for its users' rules (Docker never changes what is in it): the one foreign chain nflb jumps from. */
     static final String DOCKER_USER_HOST = "DOCKER-USER";
     /**
-     * filter table, nftables backend only: accepts nflb's own balanced and forward: traffic in iptables, where a
-     * neighbour's FORWARD policy DROP would otherwise drop it (an iptables-nft chain is one more base chain).
+     * filter table: accepts nflb's own balanced and forward: traffic where a neighbour's FORWARD policy DROP
+     * would otherwise drop it: with the nftables backend (an iptables-nft chain is one more base chain at the
+     * hook), and with the iptables backend when the firewall has no forward drop of its own (NFLB-FORWARD).
      */
-    public static final String NFT_FORWARD = "NFLB-NFT-FORWARD";
+    public static final String PASS = "NFLB-PASS";
 
     /** Whether nflb owns {@code chain}. */
     public static boolean isOwnChain(String chain) {

@@ -71,7 +71,7 @@ public final class NftDataplane implements Dataplane {
         if (!n.forwardDrop().isEmpty()) {
             List<String> tools = n.forwardDrop().stream().sorted().map(f -> f == io.nflb.model.IpAddress.Family.V4 ? "iptables" : "ip6tables").toList();
             n = n.withNotes(List.of(String.join(" and ", tools) + " FORWARD policy DROP drops what no iptables rule accepts, whatever"
-                    + " nflb's table accepts: nflb keeps chain NFLB-NFT-FORWARD there, accepting only its own balanced and forward: traffic"));
+                    + " nflb's table accepts: nflb keeps chain NFLB-PASS there, accepting only its own balanced and forward: traffic"));
         }
         return n;
     }
