@@ -234,7 +234,7 @@ class NeighboursNetnsTest {
         assertThat(afterRestart).as("after the neighbour reloaded and nflb applied again").isEqualTo(expected);
         placed(fixture, backend);
         Cli.Ran again = nflb("apply", "-c", current.toString(), "--state-dir", state.toString(), "--force");
-        assertThat(again.out()).as("a second apply finds nothing to change").contains("already up to date");
+        assertThat(again.out()).as("a second apply finds nothing to change: " + again.err()).contains("already up to date");
 
         Files.writeString(RESULTS, fixture + " " + backend + " alone=" + alone + " ignore=" + ignored + " default=" + byDefault
                 + " restrict=" + restricted + " after-restart=" + afterRestart + "\n", StandardOpenOption.CREATE, StandardOpenOption.APPEND);
