@@ -11,15 +11,33 @@ import java.util.Optional;
 
 /**
  * What must exist in the kernel for a whole config; {@code firewall} is empty when the config has none.
+ * {@code neighbours}: the other rule managers found in the kernel, whose traffic the firewall treats as the
+ * config says ({@link Neighbourhood#UNREAD} until the dataplane reads them).
  * {@code probed}: every backend the daemon health-checks over TCP, up or down, which a firewall that drops
  * the router's own output must still let it reach.
  */
-public record Plan(List<ServicePlan> services, Optional<Firewall> firewall, List<Backend> probed) {
+public record Plan(List<ServicePlan> services, Optional<Firewall> firewall, List<Backend> probed, Neighbourhood neighbours) {
 
     public Plan {
         services = List.copyOf(services);
         firewall = firewall == null ? Optional.empty() : firewall;
         probed = List.copyOf(probed);
+        neighbours = neighbours == null ? Neighbourhood.UNREAD : neighbours;
+    }
+
+    /** Before the kernel was read: the dataplane reads the neighbours itself when it renders. */
+    public Plan(List<ServicePlan> services, Optional<Firewall> firewall, List<Backend> probed) {
+        this(services, firewall, probed, Neighbourhood.UNREAD);
+    }
+
+    /** This plan next to what was found in the kernel. */
+    public Plan withNeighbours(Neighbourhood found) {
+        return new Plan(services, firewall, probed, found);
+    }
+
+    /** The neighbours as the firewall's config sees them (its interfaces and networks instead of derived ones). */
+    public Neighbourhood effectiveNeighbours() {
+        return firewall.map(f -> neighbours.effective(f.neighbours())).orElse(neighbours);
     }
 
     public Plan(List<ServicePlan> services) {
