@@ -4,6 +4,7 @@ import io.nflb.dataplane.Dataplane;
 import io.nflb.host.DataPathChecks;
 import io.nflb.model.Config;
 import io.nflb.plan.Lockout;
+import io.nflb.plan.NeighbourGuard;
 import io.nflb.plan.Plan;
 import io.nflb.plan.Planner;
 import io.nflb.state.Generations;
@@ -42,7 +43,8 @@ final class ApplyCommand implements Callable<Integer> {
             description = "Roll nflb's rules back to the previous generation unless `nflb confirm` runs within DURATION (e.g. 60s).")
     String confirm;
 
-    @Option(names = "--force", description = "Apply even if the firewall would drop new SSH connections like this session's.")
+    @Option(names = "--force", description = "Apply even if the firewall would drop new SSH connections like this session's, "
+            + "or traffic that Docker, libvirt, kube-proxy, ufw or firewalld manage and that passes now.")
     boolean force;
 
     @Override
@@ -59,15 +61,23 @@ final class ApplyCommand implements Callable<Integer> {
         }
         String configText = Files.readString(config.file);
         Generations g = state.generations();
+        Dataplane dp = main.dataplanes.forKind(c.backend(), netns.exec());
+        NeighbourCheck neighbours = NeighbourCheck.of(dp, plan, g);
+        if (!neighbours.drops().isEmpty()) {
+            if (!force) throw new Refused("refusing to apply: " + NeighbourGuard.refusal(neighbours.drops()));
+            System.err.println("nflb: warning: applied with --force: the new firewall drops traffic neighbours manage:");
+            neighbours.drops().forEach(d -> System.err.println(d.line()));
+        }
         // Unconfirmed applies stacked on each other all roll back to the last state nobody had to confirm.
         int previous = g.pending().map(Generations.Pending::previous).orElse(g.current());
-        Dataplane dp = main.dataplanes.forKind(c.backend(), netns.exec());
-        String rules = dp.plan(plan, false);
+        // The neighbours the guard was decided on are the ones the rules are written for.
+        Plan written = neighbours.plan();
+        String rules = dp.plan(written, false);
         // Written before the kernel changes: a full or read-only state directory refuses the apply, not half of it.
         Generations.Staged staged = g.stage(configText, dp.name(), rules);
         Dataplane.Outcome outcome;
         try {
-            outcome = dp.apply(plan);
+            outcome = dp.apply(written);
         } catch (RuntimeException e) {
             g.discard(staged);
             throw e;
@@ -85,6 +95,11 @@ final class ApplyCommand implements Callable<Integer> {
         if (!same) g.claimPending(Optional.empty());
         if (verbose && outcome.changed()) System.out.print(outcome.sent());
         System.out.println(outcome.summary());
+        if (!neighbours.description().isEmpty()) System.out.println("neighbours:");
+        neighbours.description().forEach(l -> System.out.println("  " + l));
+        if (!neighbours.opens().isEmpty()) System.out.println("neighbour traffic let through now:");
+        neighbours.opens().forEach(o -> System.out.println(o.line()));
+        for (String w : neighbours.warnings()) System.err.println("nflb: warning: " + w);
         dp.enableForwarding(c.services()).forEach(System.out::println);
         // Settings nflb does not own but that limit its data path: warn, do not change (BENCHMARKS.md).
         for (String w : DataPathChecks.sharedBackends(c)) System.err.println("nflb: warning: " + w);

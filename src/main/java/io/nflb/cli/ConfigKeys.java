@@ -48,7 +48,12 @@ final class ConfigKeys {
                 type = l.item();
                 inner += "[]";
             }
-            String what = type instanceof Schema.MapSpec m && seen.containsKey(m) ? "as " + seen.get(m) : k.type().describe();
+            // A word or a mapping (firewall.neighbours.*): the mapping's keys are listed under it.
+            if (type instanceof Schema.AnyOf a) {
+                type = a.forms().stream().filter(f -> f instanceof Schema.MapSpec).findFirst().orElse(type);
+            }
+            String what = type instanceof Schema.MapSpec m && seen.containsKey(m) && !(k.type() instanceof Schema.AnyOf)
+                    ? "as " + seen.get(m) : k.type().describe();
             for (String line : wrap(at + "  " + what + "; " + k.presence().describe(), width, "        ")) sb.append(line).append('\n');
             for (String line : wrap("    " + k.doc(), width, "    ")) sb.append(line).append('\n');
             if (type instanceof Schema.MapSpec m && !seen.containsKey(m)) list(inner, m, seen, width, sb);

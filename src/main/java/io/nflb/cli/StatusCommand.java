@@ -2,7 +2,9 @@ package io.nflb.cli;
 
 import io.nflb.daemon.ControlClient;
 import io.nflb.dataplane.Dataplane;
+import io.nflb.model.Firewall;
 import io.nflb.model.Json;
+import io.nflb.plan.Neighbourhood;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -16,11 +18,14 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.Callable;
 
 @Command(name = "status", description = {"Show live new-connection counters per backend and each backend's share, read from the kernel.",
-        "When a daemon (`nflb run`) is running, each backend's health state too (up, down, draining, disabled)."})
+        "When a daemon (`nflb run`) is running, each backend's health state too (up, down, draining, disabled).",
+        "Then the neighbours: the other rule managers found (Docker, libvirt, kube-proxy, ufw, firewalld, fail2ban, "
+                + "any other table or chain), what nflb read from their rules and from where, and how the firewall treats them."})
 final class StatusCommand implements Callable<Integer> {
 
     @ParentCommand
@@ -49,7 +54,22 @@ final class StatusCommand implements Callable<Integer> {
         List<String> backends = new ArrayList<>();
         Set<String> rejecting = new LinkedHashSet<>();
         Map<String, String> digests = new java.util.TreeMap<>();
-        for (Dataplane dp : main.dataplanes.all(netns.exec())) {
+        List<Dataplane> all = main.dataplanes.all(netns.exec());
+        // Every dataplane reads both rule languages: the first one's reading is the whole neighbourhood.
+        Neighbourhood found;
+        List<String> unread = new ArrayList<>();
+        try {
+            found = all.get(0).neighbours();
+        } catch (RuntimeException e) {
+            // The counters above are still worth showing.
+            found = Neighbourhood.empty();
+            unread.add("note: the neighbours could not be read: " + e.getMessage());
+        }
+        Optional<Firewall> firewall = Optional.empty();
+        for (Dataplane dp : all) firewall = firewall.or(() -> NeighbourCheck.installedFirewall(dp, state.generations()));
+        List<String> neighbours = new ArrayList<>(found.describe(firewall, true));
+        neighbours.addAll(unread);
+        for (Dataplane dp : all) {
             if (!dp.installed()) continue;
             backends.add(dp.name());
             digests.putAll(dp.tableDigests());
@@ -91,7 +111,7 @@ final class StatusCommand implements Callable<Integer> {
         java.util.Optional<io.nflb.ha.HaStatus> ha = io.nflb.ha.HaStatus.read(haLayout)
                 .map(h -> h.withSync(io.nflb.ha.HaStatus.askConntrackd(netns.exec(), haLayout)));
         if (output.json) {
-            String j = json(backends, byService, states);
+            String j = json(backends, byService, states, neighbours);
             StringBuilder extra = new StringBuilder(",\"ha\":").append(ha.map(io.nflb.ha.HaStatus::toJson).orElse("null")).append(",\"maglevDigests\":{");
             int i = 0;
             for (Map.Entry<String, String> e : digests.entrySet()) extra.append(i++ > 0 ? "," : "").append(Json.str(e.getKey())).append(':').append(Json.str(e.getValue()));
@@ -107,6 +127,8 @@ final class StatusCommand implements Callable<Integer> {
             for (String s : rejecting) {
                 System.out.println("service " + s + ": NO USABLE BACKEND; new connections are refused at once (tcp reset / icmp port unreachable)");
             }
+            System.out.println(neighbours.isEmpty() ? "neighbours: none found" : "neighbours:");
+            neighbours.forEach(l -> System.out.println("  " + l));
         }
         try {
             SafeApply.deadTimer(state.generations()).ifPresent(w -> {
@@ -135,7 +157,8 @@ final class StatusCommand implements Callable<Integer> {
         return sb.toString();
     }
 
-    private static String json(List<String> backends, Map<String, List<Dataplane.BackendTraffic>> byService, Map<String, String> states) {
+    private static String json(List<String> backends, Map<String, List<Dataplane.BackendTraffic>> byService, Map<String, String> states,
+                               List<String> neighbours) {
         StringBuilder sb = new StringBuilder("{\"installed\":[");
         for (int i = 0; i < backends.size(); i++) sb.append(i > 0 ? "," : "").append(Json.str(backends.get(i)));
         sb.append("],\"services\":[");
@@ -156,6 +179,8 @@ final class StatusCommand implements Callable<Integer> {
             }
             sb.append("]}");
         }
+        sb.append("],\"neighbours\":[");
+        for (int k = 0; k < neighbours.size(); k++) sb.append(k > 0 ? "," : "").append(Json.str(neighbours.get(k)));
         return sb.append("]}\n").toString();
     }
 }

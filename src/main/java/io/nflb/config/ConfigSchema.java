@@ -23,6 +23,7 @@ import io.nflb.model.Ha;
 import io.nflb.model.HealthCheck;
 import io.nflb.model.Limits;
 import io.nflb.model.Names;
+import io.nflb.model.NeighbourModes;
 import io.nflb.model.Protocol;
 import io.nflb.model.Rate;
 import io.nflb.model.Scheduler;
@@ -177,6 +178,49 @@ public final class ConfigSchema {
                     "At most this many lines.")
             .build();
 
+    static final int MAX_NEIGHBOUR_ITEMS = 64;
+    private static final Schema.Keyword MODE = keyword(NeighbourModes.Mode.values(), NeighbourModes.Mode::keyword);
+
+    static final MapSpec NEIGHBOUR = map("neighbour", "How nflb's drop policies treat the traffic one neighbour manages,"
+            + " and what it manages where its rules do not show it.")
+            .key("mode", MODE, byDefault("allow"), "allow: the neighbour's own rules decide its traffic;"
+                    + " restrict: as allow, but connections into its networks through published or node ports need a"
+                    + " firewall.allow entry; ignore: nflb's policies treat its traffic like any other.")
+            .key("interfaces", anyOf("interface name or a list of them", INTERFACE, listOf(INTERFACE, 1, MAX_NEIGHBOUR_ITEMS)),
+                    OPTIONAL, "The interfaces it manages, in place of what nflb reads from its rules (docker, libvirt,"
+                            + " kube-proxy and other only).")
+            .key("networks", anyOf("address or prefix, or a list of them", PREFIX, listOf(PREFIX, 1, MAX_NEIGHBOUR_ITEMS)),
+                    OPTIONAL, "The networks it manages, e.g. kube-proxy's pod network when its rules do not show it"
+                            + " (docker, libvirt, kube-proxy and other only).")
+            .build();
+
+    private static final Schema.AnyOf MODE_OR_SETTINGS = anyOf("allow, restrict or ignore, or settings", MODE, NEIGHBOUR);
+
+    /** Unrecognised neighbours publish nothing nflb could restrict to: they are let through or not. */
+    private static final Schema.Keyword OTHER_MODE = keyword(List.of(NeighbourModes.Mode.ALLOW.keyword(), NeighbourModes.Mode.IGNORE.keyword()));
+
+    static final MapSpec OTHER_NEIGHBOUR = map("other_neighbour", "How nflb's drop policies treat traffic of tables and"
+            + " chains nflb does not recognise, and what they manage.")
+            .key("mode", OTHER_MODE, byDefault("ignore"), "allow: their own rules decide their traffic; ignore: nflb's"
+                    + " policies treat it like any other.")
+            .key("interfaces", NEIGHBOUR.keys().get(1).type(), OPTIONAL, "The interfaces they manage.")
+            .key("networks", NEIGHBOUR.keys().get(2).type(), OPTIONAL, "The networks they manage.")
+            .build();
+
+    static final MapSpec NEIGHBOURS = map("neighbours", "The other rule managers on the router (\"neighbours\") and what"
+            + " nflb's drop policies mean for the traffic each manages; see README, Sharing the router.")
+            .key("docker", MODE_OR_SETTINGS, byDefault("allow"), "Docker's containers: their outbound traffic and published ports.")
+            .key("libvirt", MODE_OR_SETTINGS, byDefault("allow"), "libvirt's virtual machines on its NAT networks.")
+            .key("kube-proxy", MODE_OR_SETTINGS, byDefault("allow"), "Kubernetes' services: node ports and pod traffic.")
+            .key("ufw", MODE_OR_SETTINGS, byDefault("allow"), "ufw as the host firewall: allow defers the router's input to it.")
+            .key("firewalld", MODE_OR_SETTINGS, byDefault("allow"), "firewalld as the host firewall: allow defers the"
+                    + " router's input to it.")
+            .key("other", anyOf("allow or ignore, or settings", OTHER_MODE, OTHER_NEIGHBOUR), byDefault("ignore"),
+                    "Any other table or chain nflb does not own: allow or ignore.")
+            .key("fail2ban", keyword(List.of()), OPTIONAL, "Has no mode: nflb always keeps its input accepts below"
+                    + " fail2ban's bans; naming it is an error.")
+            .build();
+
     static final MapSpec FIREWALL = map("firewall", "What the router lets through. Loopback, established and related"
             + " traffic and the ICMP both families need always pass; invalid packets are always dropped.")
             .key("policy", POLICY, OPTIONAL, "What each hook does with packets nothing else lets through.")
@@ -185,6 +229,8 @@ public final class ConfigSchema {
             .key("forward", listOf(RULE, 0, MAX_RULES), OPTIONAL, "What may be routed through the router beyond the"
                     + " balanced services' connections; nothing more when left out.")
             .key("log_drops", LOG_DROPS, OPTIONAL, "Log what the policy drops; nothing is logged when left out.")
+            .key("neighbours", NEIGHBOURS, OPTIONAL, "What the policies mean for traffic other rule managers (Docker,"
+                    + " libvirt, kube-proxy, ufw, firewalld) handle; each keeps working by default.")
             .build();
 
     private static final String IPV4_ONLY = "(" + IPV4 + ")";

@@ -7,14 +7,19 @@ import static io.nflb.config.ConfigSchema.MAX_RULES;
 import io.nflb.model.Firewall;
 import io.nflb.model.IpAddress;
 import io.nflb.model.Limits;
+import io.nflb.model.NeighbourKind;
+import io.nflb.model.NeighbourModes;
 import io.nflb.model.PortRange;
 import io.nflb.model.Prefix;
 import io.nflb.model.Protocol;
 import io.nflb.model.Rate;
 import java.util.ArrayList;
+import java.util.EnumMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.function.Function;
 
 /** The {@code firewall:} section and a service's {@code limits:}, bound like the rest of nflb.yaml. */
 final class FirewallBinder {
@@ -42,8 +47,77 @@ final class FirewallBinder {
             Optional<List<Firewall.Rule>> allow = m.optional("allow", List.of(), n -> rules(n, "allow"));
             Optional<List<Firewall.Rule>> forward = m.optional("forward", List.of(), n -> rules(n, "forward"));
             Optional<Firewall.LogDrops> log = m.optional("log_drops", FirewallBinder::logDrops);
+            Optional<NeighbourModes> neighbours = m.optional("neighbours", NeighbourModes.defaults(), this::neighbours);
             return problems.buildIfNoneSince(mark, () -> new Firewall(policy.get()[0], policy.get()[1], policy.get()[2],
-                    ping.get(), allow.get(), forward.get(), log));
+                    ping.get(), allow.get(), forward.get(), log, neighbours.get()));
+        });
+    }
+
+    /** {@code neighbours: {docker: restrict, kube-proxy: {mode: allow, networks: [10.244.0.0/16]}}}. */
+    private Optional<NeighbourModes> neighbours(YamlNode node) {
+        return node.mapping(ConfigSchema.NEIGHBOURS).flatMap(m -> {
+            int mark = problems.mark();
+            Map<NeighbourKind, NeighbourModes.Setting> settings = new EnumMap<>(NeighbourKind.class);
+            m.get(NeighbourKind.FAIL2BAN.keyword()).ifPresent(n -> n.error("fail2ban has no mode"
+                    + (n.found().equals("a string") ? ", not '" + n.string().orElse("") + "'" : "")
+                    + ": nflb always keeps its INPUT accepts below fail2ban's bans; expected the key left out"));
+            for (NeighbourKind kind : NeighbourKind.configurable()) {
+                // Written as its default, a neighbour binds as if left out: the default is what leaving it out means.
+                m.optional(kind.keyword(), n -> neighbour(n, kind)).filter(s -> !isDefault(kind, s))
+                        .ifPresent(s -> settings.put(kind, s));
+            }
+            return problems.buildIfNoneSince(mark, () -> new NeighbourModes(settings));
+        });
+    }
+
+    private static boolean isDefault(NeighbourKind kind, NeighbourModes.Setting s) {
+        return s.mode() == NeighbourModes.defaultMode(kind) && s.interfaces().isEmpty() && s.networks().isEmpty();
+    }
+
+    /** A mode alone ("restrict"), or {mode, interfaces, networks}. */
+    private Optional<NeighbourModes.Setting> neighbour(YamlNode node, NeighbourKind kind) {
+        if (!node.found().equals("a mapping")) {
+            return mode(node, kind).map(mode -> new NeighbourModes.Setting(mode, List.of(), List.of(), true));
+        }
+        return node.mapping(kind == NeighbourKind.OTHER ? ConfigSchema.OTHER_NEIGHBOUR : ConfigSchema.NEIGHBOUR).flatMap(m -> {
+            int mark = problems.mark();
+            Optional<NeighbourModes.Mode> mode = m.optional("mode", NeighbourModes.defaultMode(kind), n -> mode(n, kind));
+            Optional<List<String>> interfaces = m.optional("interfaces", List.of(), n -> managed(n, kind, "interfaces", this::interfaces));
+            Optional<List<Prefix>> networks = m.optional("networks", List.of(), n -> managed(n, kind, "networks", this::prefixes));
+            return problems.buildIfNoneSince(mark, () -> new NeighbourModes.Setting(mode.get(), interfaces.get(), networks.get(), true));
+        });
+    }
+
+    private static Optional<NeighbourModes.Mode> mode(YamlNode node, NeighbourKind kind) {
+        // Unrecognised neighbours publish nothing nflb could restrict to: they are let through or not.
+        List<NeighbourModes.Mode> modes = kind == NeighbourKind.OTHER
+                ? List.of(NeighbourModes.Mode.ALLOW, NeighbourModes.Mode.IGNORE) : List.of(NeighbourModes.Mode.values());
+        return node.keyword(kind.keyword() + " mode", modes, NeighbourModes.Mode::keyword);
+    }
+
+    /** interfaces/networks only where the neighbour runs networks of its own. */
+    private static <T> Optional<List<T>> managed(YamlNode node, NeighbourKind kind, String key, Function<YamlNode, Optional<List<T>>> bind) {
+        if (!kind.managesNetworks()) {
+            node.error(kind.keyword() + " manages no networks of its own; '" + key + "' applies to docker, libvirt, kube-proxy and other; expected the key left out");
+            return Optional.empty();
+        }
+        return bind.apply(node);
+    }
+
+    private Optional<List<String>> interfaces(YamlNode node) {
+        Optional<List<YamlNode>> items = node.found().equals("a sequence") ? node.sequence() : Optional.of(List.of(node));
+        return items.flatMap(list -> {
+            if (list.isEmpty() || list.size() > ConfigSchema.MAX_NEIGHBOUR_ITEMS) {
+                node.error("expected 1 to " + ConfigSchema.MAX_NEIGHBOUR_ITEMS + " interface names; leave the key out to use what nflb recognises");
+                return Optional.empty();
+            }
+            int mark = problems.mark();
+            List<String> out = new ArrayList<>();
+            for (YamlNode item : list) ConfigBinder.interfaceName(item).ifPresent(i -> {
+                if (out.contains(i)) item.error("interface " + i + " is listed twice");
+                out.add(i);
+            });
+            return problems.buildIfNoneSince(mark, () -> out);
         });
     }
 

@@ -136,6 +136,7 @@ public final class Schema {
             if (type instanceof Keyword k) return k.words().contains(value);
             if (type instanceof Bool) return value instanceof Boolean;
             if (type instanceof Text) return value instanceof String;
+            if (type instanceof AnyOf a) return a.forms().stream().anyMatch(f -> fits(f, value));
             return false; // a default is one scalar; anything larger is a derived default
         }
     }

@@ -2,6 +2,7 @@ package io.nflb.dataplane;
 
 import io.nflb.explain.ShareReport;
 import io.nflb.model.Service;
+import io.nflb.plan.Neighbourhood;
 import io.nflb.plan.Plan;
 
 import java.util.List;
@@ -57,6 +58,15 @@ public interface Dataplane {
 
     /** Services whose new connections the kernel refuses now because none of their backends is usable. */
     List<String> rejecting();
+
+    /**
+     * The other rule managers in the kernel (Docker, libvirt, kube-proxy, ufw, firewalld, fail2ban, anything
+     * else), read from both rule languages. apply, plan --live and diff read them too when their plan has not
+     * (a plan with {@link Plan#withNeighbours}), and write the firewall's rules for their traffic accordingly.
+     */
+    default Neighbourhood neighbours() {
+        return Neighbourhood.empty();
+    }
 
     /**
      * The maglev tables of the services translated without state (ha mode ecmp) as they are in the kernel, as

@@ -1,10 +1,17 @@
 package io.nflb.dataplane;
 
+import io.nflb.dataplane.iptables.IptablesBridge;
 import io.nflb.dataplane.iptables.IptablesDataplane;
+import io.nflb.dataplane.iptables.IptablesNeighbours;
+import io.nflb.dataplane.iptables.IptablesTool;
 import io.nflb.dataplane.nft.NftDataplane;
+import io.nflb.dataplane.nft.NftNeighbours;
+import io.nflb.dataplane.nft.NftTool;
 import io.nflb.host.Exec;
 import io.nflb.host.Tools;
 import io.nflb.model.BackendKind;
+import io.nflb.model.IpAddress.Family;
+import io.nflb.plan.Neighbourhood;
 
 import java.time.Duration;
 import java.util.ArrayList;
@@ -24,7 +31,32 @@ public final class Dataplanes {
             + "\t\tcounter\n\t}\n\tchain c {\n\t\ttype nat hook prerouting priority dstnat; policy accept;\n"
             + "\t\tdnat ip to ip daddr . tcp dport . numgen inc mod 2 map @m\n\t}\n}\n";
 
-    public static final Dataplanes REAL = new Dataplanes(IptablesDataplane::new, NftDataplane::new, Dataplanes::nftWorks);
+    /**
+     * The machine's tools. Each language's dataplane is given what the other language shows of the neighbours
+     * (a Docker writing iptables next to nflb's nftables table, and the other way round), and the nftables one
+     * its pass through an iptables FORWARD policy DROP.
+     */
+    public static final Dataplanes REAL = new Dataplanes(
+            exec -> new IptablesDataplane(exec, nftNeighbours(exec)),
+            exec -> new NftDataplane(exec, iptablesNeighbours(exec), Tools.has("iptables-restore") ? new IptablesBridge(exec) : ForwardBridge.NONE),
+            Dataplanes::nftWorks);
+
+    /** What nftables shows of the neighbours where {@code exec} runs; nothing where nft is missing. */
+    static NeighbourReader nftNeighbours(Exec exec) {
+        if (!Tools.has("nft")) return NeighbourReader.NONE;
+        NftTool tool = NftTool.of(exec);
+        return ((NeighbourReader) () -> NftNeighbours.read(tool.listOtherTables())).cached(System::nanoTime);
+    }
+
+    /** What iptables (both families, where installed) shows of the neighbours where {@code exec} runs. */
+    static NeighbourReader iptablesNeighbours(Exec exec) {
+        if (!Tools.has("iptables-save")) return NeighbourReader.NONE;
+        return ((NeighbourReader) () -> {
+            Neighbourhood n = IptablesNeighbours.read(Family.V4, IptablesTool.of(exec, Family.V4).save(false));
+            if (Tools.has("ip6tables-save")) n = n.merge(IptablesNeighbours.read(Family.V6, IptablesTool.of(exec, Family.V6).save(false)));
+            return n;
+        }).cached(System::nanoTime);
+    }
 
     private final Function<Exec, Dataplane> iptables;
     private final Function<Exec, Dataplane> nftables;

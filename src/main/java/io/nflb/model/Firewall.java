@@ -9,10 +9,11 @@ import java.util.Set;
  * The firewall: a policy per hook, what may reach the router itself ({@code allow}), and what may be routed
  * through it beyond the balanced services ({@code forward}). Loopback, established and related traffic and
  * the ICMP that IPv4 and IPv6 need are always let through; invalid packets are always dropped.
- * {@code ping}: echo requests to the router are answered.
+ * {@code ping}: echo requests to the router are answered. {@code neighbours}: how the policies treat the traffic
+ * other rule managers on the router manage (Docker, libvirt, kube-proxy, ufw, firewalld).
  */
 public record Firewall(Policy input, Policy forward, Policy output, boolean ping, List<Rule> allow,
-                       List<Rule> forwardRules, Optional<LogDrops> logDrops) {
+                       List<Rule> forwardRules, Optional<LogDrops> logDrops, NeighbourModes neighbours) {
 
     public enum Policy {
         ACCEPT, DROP;
@@ -83,6 +84,23 @@ public record Firewall(Policy input, Policy forward, Policy output, boolean ping
         allow = List.copyOf(allow);
         forwardRules = List.copyOf(forwardRules);
         logDrops = logDrops == null ? Optional.empty() : logDrops;
+        neighbours = neighbours == null ? NeighbourModes.defaults() : neighbours;
+    }
+
+    /** With every neighbour at its default. */
+    public Firewall(Policy input, Policy forward, Policy output, boolean ping, List<Rule> allow, List<Rule> forwardRules,
+                    Optional<LogDrops> logDrops) {
+        this(input, forward, output, ping, allow, forwardRules, logDrops, NeighbourModes.defaults());
+    }
+
+    /** The policy on hook "input", "forward" or "output". */
+    public Policy policy(String hook) {
+        return switch (hook) {
+            case "input" -> input;
+            case "forward" -> forward;
+            case "output" -> output;
+            default -> throw new IllegalArgumentException("no hook " + hook);
+        };
     }
 
     /** The defaults when a firewall: section names no policy: input and forward drop, output accepts. */

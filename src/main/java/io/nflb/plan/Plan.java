@@ -11,24 +11,42 @@ import java.util.Optional;
 
 /**
  * What must exist in the kernel for a whole config; {@code firewall} is empty when the config has none.
+ * {@code neighbours}: the other rule managers found in the kernel, whose traffic the firewall treats as the
+ * config says ({@link Neighbourhood#UNREAD} until the dataplane reads them).
  * {@code probed}: every backend the daemon health-checks over TCP, up or down, which a firewall that drops
  * the router's own output must still let it reach. {@code stateless}: the services with a usable backend are
  * translated without connection state in both directions (ha mode ecmp), by their maglev tables. {@code ha}: what
  * a router of a pair lets through whatever its firewall says.
  */
-public record Plan(List<ServicePlan> services, Optional<Firewall> firewall, List<Backend> probed, boolean stateless,
-                   Optional<HaTraffic> ha) {
+public record Plan(List<ServicePlan> services, Optional<Firewall> firewall, List<Backend> probed, Neighbourhood neighbours,
+                   boolean stateless, Optional<HaTraffic> ha) {
 
     public Plan {
         services = List.copyOf(services);
         firewall = firewall == null ? Optional.empty() : firewall;
         probed = List.copyOf(probed);
+        neighbours = neighbours == null ? Neighbourhood.UNREAD : neighbours;
         ha = ha == null ? Optional.empty() : ha;
     }
 
-    /** A single router's plan: its services keep connection state (NAT). */
+    /** A single router's plan. */
+    public Plan(List<ServicePlan> services, Optional<Firewall> firewall, List<Backend> probed, Neighbourhood neighbours) {
+        this(services, firewall, probed, neighbours, false, Optional.empty());
+    }
+
+    /** Before the kernel was read: the dataplane reads the neighbours itself when it renders. */
     public Plan(List<ServicePlan> services, Optional<Firewall> firewall, List<Backend> probed) {
-        this(services, firewall, probed, false, Optional.empty());
+        this(services, firewall, probed, Neighbourhood.UNREAD);
+    }
+
+    /** This plan next to what was found in the kernel. */
+    public Plan withNeighbours(Neighbourhood found) {
+        return new Plan(services, firewall, probed, found, stateless, ha);
+    }
+
+    /** The neighbours as the firewall's config sees them (its interfaces and networks instead of derived ones). */
+    public Neighbourhood effectiveNeighbours() {
+        return firewall.map(f -> neighbours.effective(f.neighbours())).orElse(neighbours);
     }
 
     public Plan(List<ServicePlan> services) {

@@ -25,7 +25,7 @@ public final class Planner {
     public static Plan assemble(Config config, List<ServicePlan> services) {
         Optional<HaTraffic> ha = config.ha().map(h -> new HaTraffic(h.iface(), h.peers(),
                 h.sync().map(Ha.Sync::iface), h.sync().map(Ha.Sync::peer)));
-        return new Plan(services, config.firewall(), Plan.probed(config), config.stateless(), ha);
+        return new Plan(services, config.firewall(), Plan.probed(config), Neighbourhood.UNREAD, config.stateless(), ha);
     }
 
     public static ServicePlan plan(Service service) {

@@ -8,18 +8,20 @@ import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
 
-/** Runs the command line in process, capturing both streams (commands print to System.out, picocli to its writers). */
-final class Cli {
+/**
+ * Runs the command line in process, capturing both streams (commands print to System.out and System.err,
+ * picocli to its writers).
+ */
+public final class Cli {
 
-    record Ran(int code, String out, String err) {
+    public record Ran(int code, String out, String err) {
     }
 
     private Cli() {
     }
 
-    static synchronized Ran run(Dataplanes dataplanes, String... args) {
-        PrintStream savedOut = System.out;
-        PrintStream savedErr = System.err;
+    public static synchronized Ran run(Dataplanes dataplanes, String... args) {
+        PrintStream savedOut = System.out, savedErr = System.err;
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         ByteArrayOutputStream stderr = new ByteArrayOutputStream();
         StringWriter err = new StringWriter();

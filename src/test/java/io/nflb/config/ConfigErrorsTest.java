@@ -238,7 +238,34 @@ class ConfigErrorsTest {
                         List.of("t.yaml:5:25: '-1s' is not a duration; expected a number and a unit (ms, s, m, h, d)"
                                 + " such as 500ms, 2s or 1h30m")),
                 arguments("zero", service("affinity: {timeout: 0h0m}"),
-                        List.of("t.yaml:5:25: duration '0h0m' must be positive")));
+                        List.of("t.yaml:5:25: duration '0h0m' must be positive")),
+                // firewall.neighbours
+                arguments("unknown neighbour", neighbours("dockr: allow"),
+                        List.of("t.yaml:7:5: unknown key 'dockr'; did you mean 'docker'?")),
+                arguments("unknown mode", neighbours("docker: restict"),
+                        List.of("t.yaml:7:13: unknown docker mode 'restict'; did you mean 'restrict'?"
+                                + " (expected one of: allow, restrict, ignore)")),
+                arguments("restrict what nflb knows nothing of", neighbours("other: restrict"),
+                        List.of("t.yaml:7:12: unknown other mode 'restrict'; expected one of: allow, ignore")),
+                arguments("fail2ban has no mode", neighbours("fail2ban: allow"),
+                        List.of("t.yaml:7:15: fail2ban has no mode, not 'allow': nflb always keeps its INPUT accepts below fail2ban's bans;"
+                                + " expected the key left out")),
+                arguments("networks of a host firewall", neighbours("ufw: {mode: allow, networks: [10.0.0.0/8]}"),
+                        List.of("t.yaml:7:34: ufw manages no networks of its own; 'networks' applies to docker, libvirt,"
+                                + " kube-proxy and other; expected the key left out")),
+                arguments("pod network with host bits", neighbours("kube-proxy: {networks: [10.244.0.1/16]}"),
+                        List.of("t.yaml:7:29: '10.244.0.1/16' has host bits set; did you mean 10.244.0.0/16?")),
+                arguments("bad interface", neighbours("other: {mode: allow, interfaces: [\"lxd br0\"]}"),
+                        List.of("t.yaml:7:39: 'lxd br0' is not a valid interface name; expected 1 to 15 characters among"
+                                + " A-Z, a-z, 0-9, '_', '.' and '-', optionally ending in '+'")),
+                arguments("unknown setting", neighbours("docker: {mode: allow, bridges: [docker0]}"),
+                        List.of("t.yaml:7:27: unknown key 'bridges'; expected one of: mode, interfaces, networks")));
+    }
+
+    /** A valid service and a firewall whose neighbours: mapping holds {@code entry} (line 7, column 5). */
+    private static String neighbours(String entry) {
+        return "services:\n  - name: web\n    listen: {port: 80}\n    backends: [{address: 10.0.0.1}]\nfirewall:\n"
+                + "  neighbours:\n    " + entry + "\n";
     }
 
     /** A valid service with one extra line at line 5, column 5. */

@@ -86,10 +86,16 @@ class ConfigSchemaTest {
         assertThat(Schema.sections(ConfigSchema.ROOT)).extracting(Section::path).containsExactly("", "services[]",
                 "services[].listen", "services[].affinity", "services[].maglev", "services[].health", "services[].limits",
                 "services[].backends[]", "services[].backends[].health", "firewall", "firewall.policy", "firewall.allow[]",
-                "firewall.forward[]", "firewall.log_drops", "daemon", "ha", "ha.gateway", "ha.sync");
+                "firewall.forward[]", "firewall.log_drops", "firewall.neighbours", "firewall.neighbours.docker",
+                "firewall.neighbours.libvirt", "firewall.neighbours.kube-proxy", "firewall.neighbours.ufw",
+                "firewall.neighbours.firewalld", "firewall.neighbours.other", "daemon", "ha", "ha.gateway", "ha.sync");
         assertThat(Schema.sections(ConfigSchema.ROOT)).filteredOn(s -> s.sameAs().isPresent())
                 .extracting(s -> s.path() + " = " + s.sameAs().get())
-                .containsExactly("services[].backends[].health = services[].health", "firewall.forward[] = firewall.allow[]");
+                .containsExactly("services[].backends[].health = services[].health", "firewall.forward[] = firewall.allow[]",
+                        "firewall.neighbours.libvirt = firewall.neighbours.docker",
+                        "firewall.neighbours.kube-proxy = firewall.neighbours.docker",
+                        "firewall.neighbours.ufw = firewall.neighbours.docker",
+                        "firewall.neighbours.firewalld = firewall.neighbours.docker");
     }
 
     @Test

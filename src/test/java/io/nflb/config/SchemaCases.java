@@ -50,6 +50,7 @@ final class SchemaCases {
               allow: [{ports: [22], from: [10.0.0.0/8]}]
               forward: [{ports: [443], to: [192.168.2.0/24]}]
               log_drops: {}
+              neighbours: {docker: {}, libvirt: {}, kube-proxy: {}, ufw: {}, firewalld: {}, other: {}}
             daemon: {}
             ha:
               interface: eth0
@@ -88,6 +89,11 @@ final class SchemaCases {
             Object value = mapping.get(k.name());
             String at = path.isEmpty() ? k.name() : path + "." + k.name();
             if (k.type() instanceof MapSpec m && value instanceof Map) walk(at, m, (Map<String, Object>) value, out);
+            // A key that takes a word or a mapping (firewall.neighbours.*): the mapping form, when written so.
+            if (k.type() instanceof Schema.AnyOf a && value instanceof Map) {
+                a.forms().stream().filter(f -> f instanceof MapSpec).findFirst()
+                        .ifPresent(m -> walk(at, (MapSpec) m, (Map<String, Object>) value, out));
+            }
             if (k.type() instanceof ListOf l && l.item() instanceof MapSpec m && value instanceof List<?> items) {
                 for (Object item : items) walk(at + "[]", m, (Map<String, Object>) item, out);
             }

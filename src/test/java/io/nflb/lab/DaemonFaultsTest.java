@@ -359,6 +359,8 @@ class DaemonFaultsTest {
     }
 
     /** `nflb run --netns NS` in a JVM of its own: the daemon in this namespace (loopback servers), its rules in NS. */
+    static final String NFT_WRITES = "NFLB_NFT_WRITES";
+
     static final class DaemonProcess {
         final Process process;
         final Path socket;
@@ -385,6 +387,9 @@ class DaemonFaultsTest {
                     .redirectErrorStream(true).redirectOutput(log.toFile());
             Map<String, String> env = new HashMap<>(pb.environment());
             pb.environment().put("PATH", shims + ":" + env.getOrDefault("PATH", "/usr/bin:/bin") + ":/usr/sbin:/sbin");
+            // Partial syncs through nft itself, so that the failing-tool shim reaches them too (netlink would not
+            // run nft at all; its own refusals and fallback are tested in the nft dataplane's tests).
+            pb.environment().put(NFT_WRITES, "nft");
             DaemonProcess d = new DaemonProcess(pb.start(), socket, port, log);
             long deadline = System.nanoTime() + Duration.ofSeconds(90).toNanos();
             while (!ControlClient.answers(socket) || !Files.readString(log).contains("status page")) {

@@ -2,11 +2,15 @@ package io.nflb.testing;
 
 import io.nflb.dataplane.Dataplane;
 import io.nflb.dataplane.Dataplanes;
+import io.nflb.dataplane.NeighbourReader;
 import io.nflb.dataplane.iptables.FakeIptablesTool;
+import io.nflb.dataplane.iptables.IptablesBridge;
+import io.nflb.dataplane.iptables.IptablesNeighbours;
 import io.nflb.dataplane.iptables.IptablesDataplane;
 import io.nflb.dataplane.iptables.IptablesKernel;
 import io.nflb.dataplane.nft.FakeNftTool;
 import io.nflb.dataplane.nft.NftDataplane;
+import io.nflb.dataplane.nft.NftNeighbours;
 import io.nflb.model.IpAddress.Family;
 
 import java.util.List;
@@ -33,18 +37,34 @@ public final class FakeKernel {
         return language;
     }
 
-    /** A new dataplane of this language over the shared tables (a command line's, or a daemon's). */
+    /**
+     * A new dataplane of this language over the shared tables (a command line's, or a daemon's), wired as
+     * Dataplanes.REAL wires them: each sees what the other language shows of the neighbours, and nftables
+     * keeps its pass through an iptables FORWARD policy DROP in these iptables tables.
+     */
     public Dataplane dataplane() {
-        return language == Language.IPTABLES ? iptablesDataplane() : new NftDataplane(nft);
+        return language == Language.IPTABLES ? iptablesDataplane() : nftDataplane();
+    }
+
+    private List<IptablesKernel> iptablesKernels() {
+        return List.of(new IptablesKernel(iptables), new IptablesKernel(ip6tables));
     }
 
     private Dataplane iptablesDataplane() {
-        return new IptablesDataplane(List.of(new IptablesKernel(iptables), new IptablesKernel(ip6tables)));
+        return new IptablesDataplane(iptablesKernels(), () -> NftNeighbours.read(nft.listOtherTables()));
+    }
+
+    private Dataplane nftDataplane() {
+        NeighbourReader inIptables = () -> IptablesNeighbours.read(Family.V4, iptables.save(false))
+                .merge(IptablesNeighbours.read(Family.V6, ip6tables.save(false)));
+        // A clock that always says "much later": every apply checks the pass against the tables.
+        java.util.concurrent.atomic.AtomicLong now = new java.util.concurrent.atomic.AtomicLong();
+        return new NftDataplane(nft, inIptables, new IptablesBridge(iptablesKernels(), () -> now.addAndGet(1_000_000_000_000L)));
     }
 
     /** Both languages over these tables; auto means this fixture's language. */
     public Dataplanes dataplanes() {
-        return new Dataplanes(e -> iptablesDataplane(), e -> new NftDataplane(nft), e -> language == Language.NFTABLES);
+        return new Dataplanes(e -> iptablesDataplane(), e -> nftDataplane(), e -> language == Language.NFTABLES);
     }
 
     /** Everything of this language in the kernel, as its save or list command prints it (IPv4 for iptables). */
@@ -72,6 +92,10 @@ public final class FakeKernel {
 
     public FakeIptablesTool iptables() {
         return iptables;
+    }
+
+    public FakeIptablesTool ip6tables() {
+        return ip6tables;
     }
 
     public FakeNftTool nft() {

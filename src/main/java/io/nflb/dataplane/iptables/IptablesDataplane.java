@@ -1,18 +1,22 @@
 package io.nflb.dataplane.iptables;
 
 import io.nflb.dataplane.Dataplane;
+import io.nflb.dataplane.NeighbourReader;
 import io.nflb.explain.ShareReport;
 import io.nflb.host.Exec;
 import io.nflb.host.Forwarding;
 import io.nflb.host.Tools;
 import io.nflb.model.IpAddress.Family;
 import io.nflb.model.Service;
+import io.nflb.plan.Neighbourhood;
 import io.nflb.plan.Plan;
 import io.nflb.state.UnifiedDiff;
 
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.EnumMap;
 import java.util.List;
+import java.util.Map;
 
 /** nflb on iptables: one kernel per address family; IPv6 is touched only when ip6tables exists. */
 public final class IptablesDataplane implements Dataplane {
@@ -20,17 +24,63 @@ public final class IptablesDataplane implements Dataplane {
     private final List<IptablesKernel> kernels = new ArrayList<>();
     /** Where the tools run; null over given kernels (tests), where there is no machine to configure. */
     private final Exec exec;
+    /** What the other rule language (nftables) shows of the neighbours. */
+    private final NeighbourReader others;
 
     public IptablesDataplane(Exec exec) {
+        this(exec, NeighbourReader.NONE);
+    }
+
+    /** {@code others}: the neighbours in nftables, which this dataplane's own reading of iptables cannot see. */
+    public IptablesDataplane(Exec exec, NeighbourReader others) {
         this.exec = exec;
+        this.others = others;
         kernels.add(new IptablesKernel(exec, Family.V4));
         if (Tools.has("ip6tables-restore")) kernels.add(new IptablesKernel(exec, Family.V6));
     }
 
     /** Over given kernels, e.g. fake tools in unit tests; one per family at most. */
     public IptablesDataplane(List<IptablesKernel> kernels) {
+        this(kernels, NeighbourReader.NONE);
+    }
+
+    public IptablesDataplane(List<IptablesKernel> kernels, NeighbourReader others) {
         this.exec = null;
+        this.others = others;
         this.kernels.addAll(kernels);
+    }
+
+    @Override
+    public Neighbourhood neighbours() {
+        return neighbours(saves());
+    }
+
+    /** Every family's tables, read once for recognition and the transaction alike. */
+    private Map<Family, SavedTables> saves() {
+        Map<Family, SavedTables> out = new EnumMap<>(Family.class);
+        for (IptablesKernel k : kernels) out.put(k.family(), SavedTables.parse(k.save()));
+        return out;
+    }
+
+    private Neighbourhood neighbours(Map<Family, SavedTables> saves) {
+        Neighbourhood n = Neighbourhood.empty();
+        for (var e : saves.entrySet()) n = n.merge(IptablesNeighbours.read(e.getKey(), e.getValue()));
+        n = NeighbourReader.podNetworksFromRoutes(n.merge(others.read()), exec);
+        if (n.forwardDrop().isEmpty()) return n;
+        return n.withNotes(List.of("iptables FORWARD policy DROP drops what no iptables rule accepts: nflb accepts its own balanced"
+                + " and forward: traffic there, in NFLB-FORWARD with a forward drop of its own, else in chain " + IptablesNames.PASS));
+    }
+
+    /**
+     * {@code plan} next to the neighbours, read from {@code saves} (and the other language) unless it already is;
+     * without a firewall only the FORWARD policies matter (a DROP there needs nflb's pass), and they are in the saves.
+     */
+    private Plan withNeighbours(Plan plan, Map<Family, SavedTables> saves) {
+        if (plan.neighbours().read()) return plan;
+        if (plan.firewall().isPresent()) return plan.withNeighbours(neighbours(saves));
+        java.util.Set<Family> drop = java.util.EnumSet.noneOf(Family.class);
+        for (var e : saves.entrySet()) drop.addAll(IptablesNeighbours.read(e.getKey(), e.getValue()).forwardDrop());
+        return plan.withNeighbours(Neighbourhood.of(List.of(), List.of(), drop, List.of()));
     }
 
     @Override
@@ -69,17 +119,18 @@ public final class IptablesDataplane implements Dataplane {
     @Override
     public String plan(Plan plan, boolean live) {
         StringBuilder sb = new StringBuilder();
+        Map<Family, SavedTables> saves = live ? saves() : Map.of();
+        if (live) plan = withNeighbours(plan, saves);
         for (Family family : Family.values()) {
             IptablesRuleset wanted = IptablesRenderer.render(plan, family);
-            String current = "";
+            SavedTables current = SavedTables.parse("");
             if (live) {
-                IptablesKernel k = kernel(family);
-                if (k == null) continue;
-                current = k.save();
+                if (!saves.containsKey(family)) continue;
+                current = saves.get(family);
             } else if (wanted.tables().isEmpty()) {
                 continue;
             }
-            String tx = IptablesKernel.transaction(wanted, current);
+            String tx = IptablesTransaction.between(wanted, current).text();
             if (tx.isEmpty()) continue;
             if (family == Family.V6 || sb.length() > 0) sb.append("# ").append(IptablesTool.command(family)).append("-restore --noflush\n");
             sb.append(tx);
@@ -99,9 +150,11 @@ public final class IptablesDataplane implements Dataplane {
         }
         StringBuilder sent = new StringBuilder();
         List<String> summary = new ArrayList<>();
+        Map<Family, SavedTables> saves = saves();
+        plan = withNeighbours(plan, saves);
         for (IptablesKernel k : kernels) {
             long start = System.nanoTime();
-            IptablesTransaction tx = k.apply(IptablesRenderer.render(plan, k.family()));
+            IptablesTransaction tx = k.apply(IptablesRenderer.render(plan, k.family()), saves.get(k.family()));
             if (tx.isEmpty()) continue;
             sent.append(tx.text());
             summary.add(IptablesTool.command(k.family()) + ": " + tx.chainsWritten() + " chains written, " + tx.chainsRemoved()
@@ -139,7 +192,11 @@ public final class IptablesDataplane implements Dataplane {
     @Override
     public boolean installed() {
         for (IptablesKernel k : kernels) {
-            if (!k.installed().tables().isEmpty()) return true;
+            for (IptablesRuleset.Table t : k.installed().tables()) {
+                // The nftables backend's pass through a FORWARD policy DROP is not this backend's rules.
+                if (t.chains().stream().anyMatch(c -> !c.equals(IptablesNames.PASS))) return true;
+                if (t.jumps().stream().anyMatch(j -> !j.spec().endsWith(" -j " + IptablesNames.PASS))) return true;
+            }
         }
         return false;
     }
@@ -147,12 +204,14 @@ public final class IptablesDataplane implements Dataplane {
     @Override
     public String diff(Plan plan, String source) {
         StringBuilder out = new StringBuilder();
+        Map<Family, SavedTables> saves = saves();
+        plan = withNeighbours(plan, saves);
         for (IptablesKernel k : kernels) {
-            String save = k.save();
+            SavedTables save = saves.get(k.family());
             IptablesRuleset want = IptablesRenderer.render(plan, k.family());
-            if (IptablesKernel.transaction(want, save).isEmpty()) continue; // the kernel's own word: nothing to do
+            if (IptablesTransaction.between(want, save).isEmpty()) continue; // the kernel's own word: nothing to do
             String tool = IptablesTool.command(k.family());
-            String live = canonical(IptablesKernel.installed(SavedTables.parse(save), k.family()));
+            String live = canonical(IptablesKernel.installed(save, k.family()));
             out.append(UnifiedDiff.of(tool + " (live, nflb's chains)", live, tool + " (" + source + ")", canonical(want)));
         }
         return out.toString();

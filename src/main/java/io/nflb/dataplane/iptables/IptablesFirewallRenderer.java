@@ -9,6 +9,7 @@ import io.nflb.model.PortRange;
 import io.nflb.model.Prefix;
 import io.nflb.model.Protocol;
 import io.nflb.model.Service;
+import io.nflb.plan.NeighbourRules;
 import io.nflb.plan.Plan;
 import io.nflb.plan.ServicePlan;
 
@@ -40,8 +41,38 @@ final class IptablesFirewallRenderer {
     private IptablesFirewallRenderer() {
     }
 
-    /** {@code services}: what {@link IptablesRenderer} made of the services; its filter table is rebuilt here. */
+    /**
+     * {@code services}: what {@link IptablesRenderer} made of the services; its filter table is rebuilt here.
+     * Where a neighbour's FORWARD policy DROP is live and the firewall has no forward drop of its own to accept
+     * nflb's traffic in, {@link IptablesNames#PASS} does.
+     */
     static IptablesRuleset extend(Plan plan, Family family, IptablesRuleset services) {
+        IptablesRuleset r = policy(plan, family, services);
+        boolean ownForwardDrop = plan.firewall().map(f -> f.forward() == Firewall.Policy.DROP).orElse(false);
+        if (ownForwardDrop || !plan.neighbours().forwardDrop().contains(family)) return r;
+        Optional<IptablesRuleset.Table> pass = forwardPass(plan, family);
+        if (pass.isEmpty()) return r;
+        List<IptablesRuleset.Table> tables = new ArrayList<>();
+        boolean merged = false;
+        for (IptablesRuleset.Table t : r.tables()) {
+            if (!t.name().equals("filter")) {
+                tables.add(t);
+                continue;
+            }
+            merged = true;
+            List<String> chains = new ArrayList<>(t.chains());
+            chains.addAll(pass.get().chains());
+            List<Jump> jumps = new ArrayList<>(t.jumps());
+            jumps.addAll(pass.get().jumps());
+            List<String> rules = new ArrayList<>(t.rules());
+            rules.addAll(pass.get().rules());
+            tables.add(new IptablesRuleset.Table("filter", chains, jumps, rules));
+        }
+        if (!merged) tables.add(pass.get());
+        return new IptablesRuleset(family, tables);
+    }
+
+    private static IptablesRuleset policy(Plan plan, Family family, IptablesRuleset services) {
         List<ServicePlan> limited = plan.services().stream()
                 .filter(s -> s.service().limits().isPresent() && !s.rejects() && s.service().family() == family)
                 .toList();
@@ -73,13 +104,17 @@ final class IptablesFirewallRenderer {
         }
         List<Jump> jumps = new ArrayList<>();
         Optional<Firewall> fw = plan.firewall();
+        NeighbourRules neighbours = NeighbourRules.of(plan);
         for (String hook : List.of("INPUT", "FORWARD", "OUTPUT")) {
-            boolean drops = fw.isPresent() && policy(fw.get(), hook) == Firewall.Policy.DROP;
+            // A host firewall nflb defers to (firewall.neighbours.ufw: allow) is the only input policy.
+            boolean drops = fw.isPresent() && policy(fw.get(), hook) == Firewall.Policy.DROP
+                    && !(hook.equals("INPUT") && neighbours.deferInput());
             if (drops) {
                 String chain = "NFLB-" + hook;
                 chains.add(chain);
                 jumps.add(new Jump(hook, "-m comment --comment " + quote(FIREWALL_COMMENT) + " -j " + chain));
-                rules.addAll(policyChain(fw.get(), hook, chain, plan, family, rejects, !limited.isEmpty()));
+                rules.addAll(policyChain(fw.get(), hook, chain, plan, family, rejects, !limited.isEmpty(), neighbours));
+                if (hook.equals("FORWARD")) dockerUser(fw.get(), family, neighbours, chains, jumps, rules);
             } else if (!hook.equals("OUTPUT")) {
                 // As without a firewall: services without backends are refused and limits hold either way.
                 if (rejects) jumps.add(new Jump(hook, "-m comment --comment " + quote(IptablesRenderer.REJECT_COMMENT) + " -j " + IptablesNames.REJECT));
@@ -105,6 +140,31 @@ final class IptablesFirewallRenderer {
         return r;
     }
 
+    /**
+     * The pass through a live iptables FORWARD policy DROP: nflb's balanced services and its forward: entries
+     * (with their replies), nothing else, and no drop of its own (nflb's policy is elsewhere, if any). Empty when
+     * there is nothing of nflb's to let through.
+     */
+    static Optional<IptablesRuleset.Table> forwardPass(Plan plan, Family family) {
+        IpAddress.Family af = family == Family.V4 ? IpAddress.Family.V4 : IpAddress.Family.V6;
+        String a = "-A " + IptablesNames.PASS;
+        List<String> r = new ArrayList<>();
+        List<Firewall.Rule> forward = plan.firewall().filter(f -> f.forward() == Firewall.Policy.DROP)
+                .map(Firewall::forwardRules).orElse(List.of()).stream().filter(x -> x.families().contains(af)).toList();
+        if (!forward.isEmpty()) r.add(a + " -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT");
+        for (ServicePlan s : plan.services()) {
+            if (s.service().family() == family && !s.rejects()) r.add(a + balanced(s.service(), "balanced") + " -j ACCEPT");
+        }
+        for (Firewall.Rule rule : forward) {
+            for (Optional<Prefix> from : each(rule.from(af))) {
+                for (Optional<Prefix> to : each(rule.to(af))) r.add(a + allowRule(rule, from, to, "ACCEPT"));
+            }
+        }
+        if (r.isEmpty()) return Optional.empty();
+        Jump jump = new Jump("FORWARD", "-m comment --comment " + quote("nflb pass") + " -j " + IptablesNames.PASS);
+        return Optional.of(new IptablesRuleset.Table("filter", List.of(IptablesNames.PASS), List.of(jump), r));
+    }
+
     private static Firewall.Policy policy(Firewall fw, String hook) {
         return switch (hook) {
             case "INPUT" -> fw.input();
@@ -114,7 +174,7 @@ final class IptablesFirewallRenderer {
     }
 
     private static List<String> policyChain(Firewall fw, String hook, String chain, Plan plan, Family family,
-                                            boolean rejects, boolean limits) {
+                                            boolean rejects, boolean limits, NeighbourRules neighbours) {
         String a = "-A " + chain;
         boolean v4 = family == Family.V4;
         List<String> r = new ArrayList<>();
@@ -149,11 +209,26 @@ final class IptablesFirewallRenderer {
         }
         List<Firewall.Rule> allowed = hook.equals("INPUT") ? fw.allow() : hook.equals("FORWARD") ? fw.forwardRules() : List.of();
         IpAddress.Family af = v4 ? IpAddress.Family.V4 : IpAddress.Family.V6;
+        // With a host firewall in restrict mode (both apply), nflb's allow passes a connection on to it instead of accepting it.
+        String verdict = hook.equals("INPUT") && neighbours.allowsOnlyPass() ? "RETURN" : "ACCEPT";
         for (Firewall.Rule rule : allowed) {
             if (!rule.families().contains(af)) continue;
             for (Optional<Prefix> from : each(rule.from(af))) {
-                for (Optional<Prefix> to : each(rule.to(af))) r.add(a + allowRule(rule, from, to));
+                for (Optional<Prefix> to : each(rule.to(af))) r.add(a + allowRule(rule, from, to, verdict));
             }
+        }
+        if (hook.equals("INPUT")) {
+            for (NeighbourRules.Service s : neighbours.services()) {
+                String proto = s.protocol().keyword();
+                r.add(a + " -i " + s.iface() + " -p " + proto + " -m comment --comment " + quote(s.comment()) + " -m " + proto
+                        + " --dport " + s.port().iptables() + " -j ACCEPT");
+            }
+        }
+        if (hook.equals("FORWARD")) {
+            for (NeighbourRules.Restriction x : neighbours.restricted()) {
+                if (!x.userChain().contains(family)) r.addAll(restriction(fw, x, chain, family));
+            }
+            for (NeighbourRules.Pass p : neighbours.pass()) passRule(p, family).ifPresent(rule -> r.add(a + rule));
         }
         fw.logDrops().ifPresent(log -> r.add(a + " -m limit --limit " + log.rate().iptables()
                 + " -j LOG --log-prefix " + quote(log.prefix())));
@@ -169,7 +244,87 @@ final class IptablesFirewallRenderer {
         return prefixes.stream().map(Optional::of).toList();
     }
 
-    private static String allowRule(Firewall.Rule rule, Optional<Prefix> from, Optional<Prefix> to) {
+    /**
+     * Docker restrict mode where Docker writes iptables: the published ports' filter goes into Docker's
+     * DOCKER-USER, the chain Docker reserves for its users and runs before its own accepts, through a chain of
+     * nflb's jumped to first. Kept in NFLB-FORWARD instead, a dockerd restart that puts its jumps above nflb's
+     * would open the published ports to everyone until nflb's next apply.
+     */
+    private static void dockerUser(Firewall fw, Family family, NeighbourRules neighbours, List<String> chains, List<Jump> jumps,
+                                   List<String> rules) {
+        List<String> r = new ArrayList<>();
+        for (NeighbourRules.Restriction x : neighbours.restricted()) {
+            if (x.userChain().contains(family)) r.addAll(restriction(fw, x, IptablesNames.DOCKER_USER, family));
+        }
+        if (r.isEmpty()) return;
+        chains.add(IptablesNames.DOCKER_USER);
+        jumps.add(new Jump(IptablesNames.DOCKER_USER_HOST, "-m comment --comment " + quote("nflb neighbours") + " -j " + IptablesNames.DOCKER_USER));
+        rules.addAll(r);
+    }
+
+    /**
+     * A published port or node port passes only where an allow entry covers it (returning to the neighbour's
+     * own rules, which still decide); every other connection DNATed into the bridge, or from the node port, drops.
+     */
+    private static List<String> restriction(Firewall fw, NeighbourRules.Restriction x, String chain, Family family) {
+        String a = "-A " + chain;
+        IpAddress.Family af = family == Family.V4 ? IpAddress.Family.V4 : IpAddress.Family.V6;
+        List<String> r = new ArrayList<>();
+        for (Firewall.Rule rule : fw.allow()) {
+            if (!rule.families().contains(af)) continue;
+            if (x.nodePort().isPresent() && (rule.protocol() != x.nodePort().get().protocol()
+                    || (!rule.ports().isEmpty() && rule.ports().stream().noneMatch(p -> p.contains(x.nodePort().get().port().first()))))) {
+                continue;
+            }
+            List<Optional<PortRange>> ports = x.nodePort().isPresent() ? List.of(Optional.of(x.nodePort().get().port()))
+                    : rule.ports().isEmpty() ? List.of(Optional.empty()) : rule.ports().stream().map(Optional::of).toList();
+            for (Optional<Prefix> from : each(rule.from(af))) {
+                for (Optional<Prefix> to : each(rule.to(af))) {
+                    for (Optional<PortRange> port : ports) {
+                        StringBuilder sb = new StringBuilder(a);
+                        from.filter(p -> !p.isAny()).ifPresent(p -> sb.append(" -s ").append(p));
+                        x.bridge().ifPresent(b -> sb.append(rule.iface().map(i -> " -i " + i).orElse(" ! -i " + b)).append(" -o ").append(b));
+                        if (x.bridge().isEmpty()) rule.iface().ifPresent(i -> sb.append(" -i ").append(i));
+                        sb.append(" -p ").append(rule.protocol().keyword()).append(" -m comment --comment ").append(quote("nflb " + rule.label()))
+                                .append(" -m conntrack --ctstate DNAT");
+                        to.filter(p -> !p.isAny()).ifPresent(p -> sb.append(" --ctorigdst ").append(hostless(p)));
+                        port.ifPresent(p -> sb.append(" --ctorigdstport ").append(p.iptables()));
+                        r.add(sb.append(" -j RETURN").toString());
+                    }
+                }
+            }
+        }
+        StringBuilder drop = new StringBuilder(a);
+        x.bridge().ifPresent(b -> drop.append(" ! -i ").append(b).append(" -o ").append(b));
+        x.nodePort().ifPresent(p -> drop.append(" -p ").append(p.protocol().keyword()));
+        drop.append(" -m comment --comment ").append(quote(x.comment())).append(" -m conntrack --ctstate DNAT");
+        x.nodePort().ifPresent(p -> drop.append(" --ctorigdstport ").append(p.port().iptables()));
+        r.add(drop.append(" -j DROP").toString());
+        return r;
+    }
+
+    /** conntrack prints a host prefix as the bare address. */
+    private static String hostless(Prefix p) {
+        return p.length() == (p.family() == IpAddress.Family.V4 ? 32 : 128) ? p.network().toString() : p.toString();
+    }
+
+    /** A neighbour's forwarded traffic, returned to the chains after nflb's (the neighbour's own rules decide). */
+    private static Optional<String> passRule(NeighbourRules.Pass p, Family family) {
+        IpAddress.Family af = family == Family.V4 ? IpAddress.Family.V4 : IpAddress.Family.V6;
+        if (p.source().map(x -> x.family() != af).orElse(false) || p.destination().map(x -> x.family() != af).orElse(false)) {
+            return Optional.empty();
+        }
+        StringBuilder sb = new StringBuilder();
+        p.source().ifPresent(x -> sb.append(" -s ").append(x));
+        p.destination().ifPresent(x -> sb.append(" -d ").append(x));
+        p.in().ifPresent(i -> sb.append(" -i ").append(i));
+        p.out().ifPresent(o -> sb.append(" -o ").append(o));
+        sb.append(" -m comment --comment ").append(quote(p.comment()));
+        p.mark().ifPresent(m -> sb.append(" -m mark --mark 0x").append(Long.toHexString(m)).append("/0x").append(Long.toHexString(m)));
+        return Optional.of(sb.append(" -j RETURN").toString());
+    }
+
+    private static String allowRule(Firewall.Rule rule, Optional<Prefix> from, Optional<Prefix> to, String verdict) {
         StringBuilder sb = new StringBuilder();
         // iptables-save leaves out a match on any address (0.0.0.0/0): so does nflb.
         from.filter(p -> !p.isAny()).ifPresent(p -> sb.append(" -s ").append(p));
@@ -182,7 +337,7 @@ final class IptablesFirewallRenderer {
         } else if (rule.ports().size() > 1) {
             sb.append(" -m multiport --dports ").append(String.join(",", rule.ports().stream().map(PortRange::iptables).toList()));
         }
-        return sb.append(" -j ACCEPT").toString();
+        return sb.append(" -j ").append(verdict).toString();
     }
 
     /** Matches the connections this service DNATed: its protocol, original destination address (if any) and port. */

@@ -44,10 +44,14 @@ public final class IptablesKernel {
      * change stays applied and the KernelException lists what would still have to change.
      */
     public synchronized IptablesTransaction apply(IptablesRuleset wanted) {
+        return apply(wanted, SavedTables.parse(tool.save(false)));
+    }
+
+    /** {@link #apply(IptablesRuleset)} against {@code before}, what iptables-save printed just now. */
+    synchronized IptablesTransaction apply(IptablesRuleset wanted, SavedTables before) {
         if (wanted.family() != tool.family()) {
             throw new IllegalArgumentException("ruleset for " + wanted.family() + " given to the " + tool.family() + " kernel");
         }
-        SavedTables before = SavedTables.parse(tool.save(false));
         IptablesTransaction tx = IptablesTransaction.between(wanted, before);
         if (tx.isEmpty()) return tx;
         restoreOrPutBack(tx, before);
@@ -104,7 +108,7 @@ public final class IptablesKernel {
                 if (IptablesNames.isOwnChain(c.name())) {
                     chains.add(c.name());
                     rules.addAll(c.ruleTexts());
-                } else if (c.builtin()) {
+                } else if (IptablesNames.holdsJumps(t.name(), c.name())) {
                     for (SavedTables.Rule r : c.rules()) {
                         if (IptablesNames.targetsOwnChain(r.text())) jumps.add(new IptablesRuleset.Jump(c.name(), r.spec()));
                     }
@@ -129,7 +133,7 @@ public final class IptablesKernel {
             for (SavedTables.Chain c : t.chains().values()) {
                 boolean ours = IptablesNames.isOwnChain(c.name());
                 for (SavedTables.Rule r : c.rules()) {
-                    if (ours || (c.builtin() && IptablesNames.targetsOwnChain(r.text()))) {
+                    if (ours || (IptablesNames.holdsJumps(t.name(), c.name()) && IptablesNames.targetsOwnChain(r.text()))) {
                         out.add(new RuleCounters(t.name(), c.name(), r.text(), IptablesDialect.comment(r.text()), r.packets(), r.bytes()));
                     }
                 }

@@ -67,6 +67,17 @@ public final class IptablesNames {
         return "nflb-" + hash8(Names.requireService(service));
     }
 
+    /** filter table, Docker restrict mode: nflb's chain, jumped to first from Docker's DOCKER-USER. */
+    public static final String DOCKER_USER = "NFLB-DOCKER-USER";
+    /** Docker's chain for its users' rules (Docker never changes what is in it): the one foreign chain nflb jumps from. */
+    static final String DOCKER_USER_HOST = "DOCKER-USER";
+    /**
+     * filter table: accepts nflb's own balanced and forward: traffic where a neighbour's FORWARD policy DROP
+     * would otherwise drop it: with the nftables backend (an iptables-nft chain is one more base chain at the
+     * hook), and with the iptables backend when the firewall has no forward drop of its own (NFLB-FORWARD).
+     */
+    public static final String PASS = "NFLB-PASS";
+
     /** Whether nflb owns {@code chain}. */
     public static boolean isOwnChain(String chain) {
         return chain.startsWith(CHAIN_PREFIX);
@@ -75,6 +86,16 @@ public final class IptablesNames {
     /** Whether the rule (a whole line or a jump's spec) jumps or goes to a chain of nflb's. */
     static boolean targetsOwnChain(String rule) {
         return IptablesDialect.target(rule).filter(IptablesNames::isOwnChain).isPresent();
+    }
+
+    /** Whether nflb may have a jump in {@code chain} of {@code table}: a built-in chain, or Docker's DOCKER-USER. */
+    static boolean holdsJumps(String table, String chain) {
+        return IptablesDialect.isBuiltin(table, chain) || (table.equals("filter") && chain.equals(DOCKER_USER_HOST));
+    }
+
+    /** Chains of deny lists (fail2ban's f2b-*, sshguard, CrowdSec): nflb's accepts must come after their drops. */
+    static boolean isDenyListChain(String chain) {
+        return chain.startsWith("f2b-") || chain.equals("sshguard") || chain.equals("CROWDSEC_CHAIN");
     }
 
     /** The comment on a backend's DNAT rule (and its selection rules): "SERVICE -> ENDPOINT". */

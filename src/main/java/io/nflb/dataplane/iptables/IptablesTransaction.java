@@ -55,7 +55,7 @@ public record IptablesTransaction(String text, List<String> tables, int chainsWr
     private static boolean hasNflbContent(SavedTables.Table t) {
         for (SavedTables.Chain c : t.chains().values()) {
             if (IptablesNames.isOwnChain(c.name())) return true;
-            if (c.builtin() && c.rules().stream().anyMatch(r -> IptablesNames.targetsOwnChain(r.text()))) return true;
+            if (IptablesNames.holdsJumps(t.name(), c.name()) && c.rules().stream().anyMatch(r -> IptablesNames.targetsOwnChain(r.text()))) return true;
         }
         return false;
     }
@@ -82,7 +82,7 @@ public record IptablesTransaction(String text, List<String> tables, int chainsWr
             Set<Jump> jumps = new HashSet<>();
             for (Jump j : t.jumps()) {
                 requireOneLine(j.spec());
-                if (!IptablesDialect.isBuiltin(t.name(), j.chain())) throw invalid("jump from a chain that is not built-in: " + j.chain());
+                if (!IptablesNames.holdsJumps(t.name(), j.chain())) throw invalid("jump from a chain that is not built-in: " + j.chain());
                 if (!IptablesNames.targetsOwnChain(j.spec())) throw invalid("jump that does not lead into an nflb chain: " + j.spec());
                 requireKnownTarget(t.name(), chains, j.spec());
                 if (!jumps.add(j)) throw invalid("jump listed twice: " + j);
@@ -108,9 +108,13 @@ public record IptablesTransaction(String text, List<String> tables, int chainsWr
         return new IllegalArgumentException("invalid iptables ruleset: " + why);
     }
 
+    /** A jump inserted at {@code position} (1-based) of its chain. */
+    private record Insert(Jump jump, int position) {
+    }
+
     /** The edits for one table. */
     private record TableChange(String table, List<String> write, Map<String, List<String>> rules,
-                               List<String> remove, List<Jump> insert, List<Jump> delete) {
+                               List<String> remove, List<Insert> insert, List<Jump> delete) {
 
         static TableChange of(IptablesRuleset.Table want, SavedTables.Table have) {
             Map<String, List<String>> wantRules = new LinkedHashMap<>();
@@ -127,22 +131,18 @@ public record IptablesTransaction(String text, List<String> tables, int chainsWr
                 if (IptablesNames.isOwnChain(c) && !wantRules.containsKey(c)) remove.add(c);
             }
 
-            Map<Jump, Integer> liveJumps = new LinkedHashMap<>();
+            Map<String, List<Jump>> wantJumps = new LinkedHashMap<>();
+            for (Jump j : want.jumps()) wantJumps.computeIfAbsent(j.chain(), c -> new ArrayList<>()).add(j);
             for (SavedTables.Chain c : have.chains().values()) {
-                if (!c.builtin()) continue;
-                for (SavedTables.Rule r : c.rules()) {
-                    if (IptablesNames.targetsOwnChain(r.text())) liveJumps.merge(new Jump(c.name(), r.spec()), 1, Integer::sum);
-                }
+                if (!IptablesNames.holdsJumps(want.name(), c.name())) continue;
+                if (c.rules().stream().anyMatch(r -> IptablesNames.targetsOwnChain(r.text()))) wantJumps.putIfAbsent(c.name(), List.of());
             }
             List<Jump> delete = new ArrayList<>();
-            List<Jump> insert = new ArrayList<>();
-            for (Jump j : want.jumps()) {
-                int n = liveJumps.getOrDefault(j, 0);
-                if (n == 0) insert.add(j);
-                delete.addAll(Collections.nCopies(Math.max(0, n - 1), j));
-            }
-            for (var e : liveJumps.entrySet()) {
-                if (!want.jumps().contains(e.getKey())) delete.addAll(Collections.nCopies(e.getValue(), e.getKey()));
+            List<Insert> insert = new ArrayList<>();
+            for (var e : wantJumps.entrySet()) {
+                SavedTables.Chain live = have.chains().get(e.getKey());
+                List<String> specs = live == null ? List.of() : live.rules().stream().map(SavedTables.Rule::spec).toList();
+                JumpPlacement.edit(e.getKey(), specs, e.getValue(), delete, insert);
             }
             return new TableChange(want.name(), write, wantRules, remove, insert, delete);
         }
@@ -160,17 +160,93 @@ public record IptablesTransaction(String text, List<String> tables, int chainsWr
             for (String c : write) out.append(':').append(c).append(" - [0:0]\n");
             for (String c : remove) out.append(':').append(c).append(" - [0:0]\n");
             for (Jump j : delete) out.append("-D ").append(j.chain()).append(' ').append(j.spec()).append('\n');
-            // Each inserted at the top, in reverse per chain, so several new jumps into one chain keep the wanted order.
-            Map<String, List<Jump>> byChain = new LinkedHashMap<>();
-            for (Jump j : insert) byChain.computeIfAbsent(j.chain(), c -> new ArrayList<>()).add(0, j);
-            for (List<Jump> jumps : byChain.values()) {
-                for (Jump j : jumps) out.append("-I ").append(j.chain()).append(" 1 ").append(j.spec()).append('\n');
-            }
+            for (Insert i : insert) out.append("-I ").append(i.jump().chain()).append(' ').append(i.position()).append(' ').append(i.jump().spec()).append('\n');
             for (String c : write) {
                 for (String rule : rules.get(c)) out.append(rule).append('\n');
             }
             for (String c : remove) out.append("-X ").append(c).append('\n');
             out.append("COMMIT\n");
+        }
+    }
+
+    /**
+     * Where nflb's jumps belong in a chain: together, in the wanted order, at the top, except below every
+     * deny list's jump (fail2ban, sshguard, CrowdSec), so that a banned address is refused before nflb's
+     * accepts. Neighbours that insert their own jumps at the top when they restart (Docker, firewalld) push
+     * nflb's down; the next apply, or the daemon's resync, puts them back with a delete and an insert in the
+     * same transaction. Jumps already in place are left alone, so their counters survive.
+     */
+    static final class JumpPlacement {
+
+        private JumpPlacement() {
+        }
+
+        /** Adds to {@code delete} and {@code insert} the edits that bring {@code live} (the chain's rule specs) to {@code wanted}. */
+        static void edit(String chain, List<String> live, List<Jump> wanted, List<Jump> delete, List<Insert> insert) {
+            if (placed(live, wanted)) return;
+            // First the smallest edit: duplicates and unwanted jumps out, missing ones in at the top of the block.
+            List<Jump> del = new ArrayList<>();
+            Map<String, Integer> count = new LinkedHashMap<>();
+            for (String spec : live) if (IptablesNames.targetsOwnChain(spec)) count.merge(spec, 1, Integer::sum);
+            Set<String> wantedSpecs = new HashSet<>();
+            for (Jump j : wanted) wantedSpecs.add(j.spec());
+            for (var e : count.entrySet()) {
+                int extra = wantedSpecs.contains(e.getKey()) ? e.getValue() - 1 : e.getValue();
+                del.addAll(Collections.nCopies(extra, new Jump(chain, e.getKey())));
+            }
+            List<Jump> missing = wanted.stream().filter(j -> !count.containsKey(j.spec())).toList();
+            List<String> after = without(live, del);
+            List<Insert> ins = inserts(after, missing);
+            if (!placed(applied(after, ins), wanted)) {
+                // Out of place (a neighbour put its jumps above nflb's): every jump of nflb's out, then in again.
+                del = new ArrayList<>();
+                for (String spec : live) if (IptablesNames.targetsOwnChain(spec)) del.add(new Jump(chain, spec));
+                ins = inserts(without(live, del), wanted);
+            }
+            delete.addAll(del);
+            insert.addAll(ins);
+        }
+
+        /** Whether nflb's jumps in {@code live} are exactly {@code wanted}, in order, together, at their place. */
+        static boolean placed(List<String> live, List<Jump> wanted) {
+            List<Integer> at = new ArrayList<>();
+            for (int i = 0; i < live.size(); i++) if (IptablesNames.targetsOwnChain(live.get(i))) at.add(i);
+            if (at.size() != wanted.size()) return false;
+            int start = anchor(live);
+            for (int k = 0; k < wanted.size(); k++) {
+                if (at.get(k) != start + k || !live.get(at.get(k)).equals(wanted.get(k).spec())) return false;
+            }
+            return true;
+        }
+
+        /** The index nflb's block starts at: just below the last deny list's jump, else the top. */
+        static int anchor(List<String> live) {
+            int after = 0;
+            for (int i = 0; i < live.size(); i++) {
+                if (IptablesDialect.target(live.get(i)).filter(IptablesNames::isDenyListChain).isPresent()) after = i + 1;
+            }
+            return after;
+        }
+
+        /** {@code jumps} inserted in order at the anchor of {@code live}: each at the same position, last first. */
+        private static List<Insert> inserts(List<String> live, List<Jump> jumps) {
+            int position = anchor(live) + 1;
+            List<Insert> out = new ArrayList<>();
+            for (int k = jumps.size() - 1; k >= 0; k--) out.add(new Insert(jumps.get(k), position));
+            return out;
+        }
+
+        /** What "-D CHAIN spec" does: the first rule equal to each, removed. */
+        private static List<String> without(List<String> live, List<Jump> deleted) {
+            List<String> out = new ArrayList<>(live);
+            for (Jump j : deleted) out.remove(j.spec());
+            return out;
+        }
+
+        private static List<String> applied(List<String> live, List<Insert> inserts) {
+            List<String> out = new ArrayList<>(live);
+            for (Insert i : inserts) out.add(i.position() - 1, i.jump().spec());
+            return out;
         }
     }
 }

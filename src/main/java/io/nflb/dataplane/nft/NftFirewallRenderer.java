@@ -7,6 +7,7 @@ import io.nflb.model.PortRange;
 import io.nflb.model.Prefix;
 import io.nflb.model.Protocol;
 import io.nflb.model.Service;
+import io.nflb.plan.NeighbourRules;
 import io.nflb.plan.Plan;
 import io.nflb.plan.ServicePlan;
 
@@ -62,12 +63,19 @@ final class NftFirewallRenderer {
             }
             chains.put(NftNames.LIMITS, new NftState.Chain(NftNames.LIMITS, "", dispatch));
         }
+        NeighbourRules neighbours = NeighbourRules.of(plan);
         for (String hook : List.of("input", "forward", "output")) {
             String name = NftNames.firewallChain(hook);
-            boolean drops = fw.isPresent() && policy(fw.get(), hook) == Firewall.Policy.DROP;
+            // A host firewall nflb defers to (firewall.neighbours.ufw: allow) is the only input policy.
+            boolean drops = fw.isPresent() && policy(fw.get(), hook) == Firewall.Policy.DROP
+                    && !(hook.equals("input") && neighbours.deferInput());
             String header = "type filter hook " + hook + " priority filter; policy " + (drops ? "drop" : "accept") + ";";
             if (drops) {
-                chains.put(name, new NftState.Chain(name, header, policyRules(fw.get(), hook, plan, !limited.isEmpty())));
+                List<String> rules = policyRules(fw.get(), hook, plan, !limited.isEmpty());
+                // Before the log rule, if any: nflb logs only what it drops.
+                int end = fw.get().logDrops().isPresent() ? rules.size() - 1 : rules.size();
+                rules.addAll(end, NftNeighbourRules.rules(fw.get(), hook, neighbours));
+                chains.put(name, new NftState.Chain(name, header, rules));
             } else if (!limited.isEmpty() && !hook.equals("output")) {
                 chains.put(name, new NftState.Chain(name, header, List.of("jump " + NftNames.LIMITS)));
             }
@@ -140,7 +148,7 @@ final class NftFirewallRenderer {
         return r;
     }
 
-    private static List<Optional<Prefix>> each(List<Prefix> prefixes) {
+    static List<Optional<Prefix>> each(List<Prefix> prefixes) {
         if (prefixes.isEmpty()) return List.of(Optional.empty());
         return prefixes.stream().map(Optional::of).toList();
     }
@@ -174,7 +182,7 @@ final class NftFirewallRenderer {
     }
 
     /** nft lists a host prefix as the bare address. */
-    private static String nft(Prefix p) {
+    static String nft(Prefix p) {
         return p.length() == (p.family() == IpAddress.Family.V4 ? 32 : 128) ? p.network().toString() : p.toString();
     }
 
@@ -219,7 +227,7 @@ final class NftFirewallRenderer {
         return s.service().family() == IpAddress.Family.V6;
     }
 
-    private static String ifname(String iface) {
+    static String ifname(String iface) {
         return "\"" + (iface.endsWith("+") ? iface.substring(0, iface.length() - 1) + "*" : iface) + "\"";
     }
 }

@@ -36,6 +36,14 @@ public interface NftTool {
         throw new IOException("no netlink socket beside this nft");
     }
 
+    /**
+     * {@code nft -j list table} of every table that is neither nflb's nor one of iptables-nft's, one document
+     * each: what the neighbours wrote. Listed table by table, so nflb's own (which may be large) is never listed.
+     */
+    default List<String> listOtherTables() {
+        return List.of();
+    }
+
     /** Ends whatever the tool keeps running. */
     default void close() {
     }
@@ -128,6 +136,23 @@ public interface NftTool {
             Exec.Result r = exec.run(List.of("nft", "-j", "list", what, NftNames.FAMILY));
             if (!r.ok()) throw new Exec.ExecException(r.describeFailure(), null);
             return r.stdout();
+        }
+
+        @Override
+        public List<String> listOtherTables() {
+            Exec.Result r = exec.run(List.of("nft", "-j", "list", "tables"));
+            if (!r.ok()) throw new Exec.ExecException(r.describeFailure(), null);
+            List<String> out = new java.util.ArrayList<>();
+            if (!(NftJson.parse(r.stdout()) instanceof Map<?, ?> root) || !(root.get("nftables") instanceof List<?> all)) return out;
+            for (Object o : all) {
+                if (!(o instanceof Map<?, ?> m) || !(m.get("table") instanceof Map<?, ?> t)) continue;
+                String family = String.valueOf(t.get("family")), name = String.valueOf(t.get("name"));
+                if (!NftNeighbours.foreign(family, name)) continue;
+                Exec.Result table = exec.run(List.of("nft", "-j", "list", "table", family, name));
+                // A table deleted between the two listings is simply gone.
+                if (table.ok()) out.add(table.stdout());
+            }
+            return out;
         }
 
         private void closeSession() {

@@ -39,6 +39,18 @@ public final class FakeNftTool implements NftTool {
         this.refuse = text;
     }
 
+    private List<String> others = List.of();
+
+    /** The neighbours' tables, as {@code nft -j list table} documents, that {@link #listOtherTables} returns. */
+    public void setOtherTables(List<String> json) {
+        this.others = List.copyOf(json);
+    }
+
+    @Override
+    public List<String> listOtherTables() {
+        return others;
+    }
+
     /** Sets the counter of one element (by its key as listed, e.g. "10.0.0.1 . 80 . 0") of a map or set. */
     public void count(String set, String key, long packets, long bytes) {
         table.sets.get(set).counters.put(key, new long[] {packets, bytes});
