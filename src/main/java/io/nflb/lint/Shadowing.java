@@ -186,7 +186,7 @@ final class Shadowing {
         List<String> reasons = new ArrayList<>();
         for (Rule j : chain.callers) {
             related.add(new Finding.Related(j.line(), "jumps to " + chain.name));
-            Box b = j.kind == Kind.WILDCARD ? v.box : v.box.and(j.box);
+            Box b = j.kind == Kind.WILDCARD ? v.box : j.box == null ? null : v.box.and(j.box);
             String reason;
             if (b == null) {
                 reason = "line " + j.line() + " (" + j.text() + ") sends none of them";

@@ -99,7 +99,7 @@ final class Walker {
             out = Region.EMPTY;
             try {
                 for (Rule j : chain.callers) {
-                    Box b = j.kind == Kind.WILDCARD ? restrict : restrict.and(j.box);
+                    Box b = j.kind == Kind.WILDCARD ? restrict : j.box == null ? null : restrict.and(j.box);
                     if (b == null) continue;
                     out = out.or(arriveAt(j.chain, j.index, b), space);
                 }
