@@ -3,6 +3,7 @@ package io.nflb.cli;
 import io.nflb.host.Exec;
 import io.nflb.lint.LintReport;
 import io.nflb.lint.Linter;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -19,13 +20,13 @@ import java.util.List;
 import java.util.concurrent.Callable;
 
 @Command(name = "lint", sortOptions = false, description = {
-        "Check any iptables-save dump, nflb's or not. Every rule is read or reported (line, the word, why).",
-        "Reports rules that can never match (across chains, with the rule that hides them), balancing groups",
-        "with the exact share each DNAT target gets (and the tutorial's two mistakes by name), DNAT with no",
-        "FORWARD path (naming the rule or policy that drops it), and --state NEW in nat.",
+        "Check any iptables-save or ip6tables-save dump, nflb's or not. Every rule is read or reported (line, word, why). "
+                + "Reports rules that can never match (across chains, naming the rule that hides them), balancing groups with the "
+                + "exact share each DNAT target gets (and the tutorial's two mistakes by name), DNAT with no FORWARD path (naming "
+                + "the rule or policy that drops it), and --state NEW in nat.",
         "",
-        "Exit codes: 0 no error found; 1 at least one finding of severity error; 2 the input is not an",
-        "iptables-save dump (or is truncated), the file cannot be read, iptables-save fails, or lint fails."},
+        "Exit codes: 0 no error found; 1 at least one finding of severity error; 2 the input is not an iptables-save dump "
+                + "(or is truncated), the file cannot be read, iptables-save fails, or lint itself fails."},
         footer = {"", "Examples:", "  iptables-save | nflb lint -", "  nflb lint --format sarif dump.rules > lint.sarif",
                 "  nflb lint --live --netns ns1"})
 final class LintCommand implements Callable<Integer> {
@@ -50,6 +51,9 @@ final class LintCommand implements Callable<Integer> {
 
     @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help and exit.")
     boolean help;
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
 
     private static final Duration SAVE_TIMEOUT = Duration.ofSeconds(60);
 
@@ -89,7 +93,7 @@ final class LintCommand implements Callable<Integer> {
             return unusable("internal error: " + e + "; please report it with the dump");
         }
         // A text that is no dump: the error (FILE:LINE:COL) on stderr; JSON and SARIF still get their document.
-        if (report.fatal().isPresent()) System.err.println("nflb: " + report.toText().strip());
+        if (report.fatal().isPresent()) error("nflb: " + report.toText().strip());
         switch (fmt) {
             case "json" -> out.print(report.toJson());
             case "sarif" -> out.print(report.toSarif(new Main.Version().getVersion()[0].replace("nflb ", "")));
@@ -101,8 +105,13 @@ final class LintCommand implements Callable<Integer> {
         return report.exitCode();
     }
 
-    private static int unusable(String message) {
-        System.err.println("nflb: " + message);
+    private int unusable(String message) {
+        error("nflb: " + message);
         return LintReport.UNUSABLE;
+    }
+
+    private void error(String line) {
+        spec.commandLine().getErr().println(line);
+        spec.commandLine().getErr().flush();
     }
 }

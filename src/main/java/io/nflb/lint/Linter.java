@@ -85,9 +85,9 @@ public final class Linter {
         Groups.run(model, walker, dump, findings, groups, notes);
         DnatPaths.run(model, walker, findings, notes);
         stateInNat(model, findings);
-        for (Model.Rule loop : walker.loops) {
+        for (Model.Rule loop : model.loops) {
             findings.add(new Finding(loop.line(), loop.source.column(), Finding.Severity.ERROR, "rejected-by-iptables",
-                    "this jump makes a loop (" + loop.chain.name + " -> " + loop.target.name + " -> ... -> " + loop.chain.name
+                    "this jump makes a loop (" + loop.chain.name + " -> " + loop.loopTarget.name + " -> ... -> " + loop.chain.name
                             + "): iptables-restore refuses the file; lint treats the jump as one that may do anything",
                     loop.text(), List.of(), List.of(loop.line())));
         }

@@ -86,6 +86,8 @@ final class Model {
         final boolean stateful;
         Kind kind;
         Chain target;
+        /** For a jump that closes a loop: the chain it names (its target is then null). */
+        Chain loopTarget;
         final boolean modifies;
 
         Rule(RuleSet.Rule source, Chain chain, int index, Box box, int[] literals, boolean stateful, Kind kind, boolean modifies) {
@@ -144,6 +146,7 @@ final class Model {
                 Chain chain = table.chains.get(c.name());
                 for (RuleSet.Rule r : c.rules()) chain.rules.add(compile(table, chain, r));
             }
+            breakLoops(table);
             for (Chain c : table.chains.values()) {
                 for (Rule r : c.rules) {
                     if (r.target != null) r.target.callers.add(r);
@@ -151,6 +154,35 @@ final class Model {
             }
             for (Chain c : table.chains.values()) modifies(c, new java.util.HashSet<>());
         }
+    }
+
+    /** Jumps that close a loop (iptables refuses them): each becomes a rule that may do anything. */
+    final List<Rule> loops = new ArrayList<>();
+
+    private void breakLoops(Table table) {
+        Map<Chain, Integer> state = new HashMap<>(); // 1: on the path, 2: done
+        List<Chain> order = new ArrayList<>();
+        for (Chain c : table.chains.values()) if (c.builtin()) order.add(c);
+        for (Chain c : table.chains.values()) if (!c.builtin()) order.add(c);
+        for (Chain c : order) visit(c, state);
+    }
+
+    private void visit(Chain c, Map<Chain, Integer> state) {
+        if (state.containsKey(c)) return;
+        state.put(c, 1);
+        for (Rule r : c.rules) {
+            if (r.target == null) continue;
+            Integer s = state.get(r.target);
+            if (s != null && s == 1) {
+                loops.add(r);
+                r.loopTarget = r.target;
+                r.target = null;
+                if (r.kind != Kind.WILDCARD) r.kind = Kind.UNKNOWN;
+            } else {
+                visit(r.target, state);
+            }
+        }
+        state.put(c, 2);
     }
 
     /** Which fields the rules of {@code c} and of every chain it reaches test: a walk of c depends only on these. */

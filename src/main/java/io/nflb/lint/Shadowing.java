@@ -49,7 +49,7 @@ final class Shadowing {
                             Rule r0 = chain.rules.get(0);
                             findings.add(new Finding(r0.line(), r0.source.column(), Finding.Severity.NOTE, "unused-chain",
                                     "nothing jumps to chain " + chain.name + " (table " + table.name + "): its " + chain.rules.size()
-                                            + " rule" + (chain.rules.size() == 1 ? "" : "s") + " never see a packet",
+                                            + " rule" + (chain.rules.size() == 1 ? " never sees" : "s never see") + " a packet",
                                     r0.text(), List.of(), chain.rules.stream().map(Rule::line).toList()));
                         }
                         continue;

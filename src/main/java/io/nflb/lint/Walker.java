@@ -8,7 +8,6 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -62,8 +61,6 @@ final class Walker {
     final Model model;
     final Space space;
     long budget;
-    /** Jumps that would loop (iptables refuses them). */
-    final Set<Rule> loops = new LinkedHashSet<>();
     private final Map<Chain, Map<Box, Region>> entries = new HashMap<>();
     private final Set<Chain> entering = new HashSet<>();
     /** Callee walks by chain and by the entering box cut down to the fields the chain tests. */
@@ -172,7 +169,6 @@ final class Walker {
                 }
                 case JUMP, GOTO -> {
                     if (active.contains(rule.target) || stack.size() >= MAX_DEPTH) {
-                        if (stack.size() < MAX_DEPTH) loops.add(rule);
                         if (sink != null) sink.decide(m, Kind.UNKNOWN, false, rule, chain, List.copyOf(stack));
                         continue;
                     }

@@ -110,4 +110,71 @@ class LinterTest {
         assertThat(r.rules()).isGreaterThan(4000);
         assertThat(r.groups()).isNotEmpty();
     }
+
+    @Test
+    void rulesThatTogetherHideALaterOneAreNamedTogether() {
+        String dump = """
+                *filter
+                :INPUT DROP [0:0]
+                -A INPUT -p tcp -j DROP
+                -A INPUT -i lo -j ACCEPT
+                -A INPUT ! -p tcp -j DROP
+                -A INPUT -s 10.0.0.1/32 -j ACCEPT
+                COMMIT
+                """;
+        assertThat(Linter.lint("t", dump, Linter.Options.builtIn()).findings()).singleElement().satisfies(f -> {
+            assertThat(f.line()).isEqualTo(6);
+            assertThat(f.relatedLines()).containsExactlyInAnyOrder(5, 3);
+            assertThat(f.message()).contains("lines 3, 5 together catch every packet it would");
+        });
+    }
+
+    @Test
+    void aJumpLoopIsRefusedAndAnUnusedChainNoted() {
+        String dump = """
+                *filter
+                :INPUT ACCEPT [0:0]
+                :a - [0:0]
+                :b - [0:0]
+                :spare - [0:0]
+                -A INPUT -j a
+                -A a -j b
+                -A b -p tcp -j a
+                -A spare -j DROP
+                COMMIT
+                """;
+        LintReport r = Linter.lint("t", dump, Linter.Options.builtIn());
+        assertThat(r.findings()).extracting(Finding::line, Finding::code).contains(
+                org.assertj.core.groups.Tuple.tuple(8, "rejected-by-iptables"), org.assertj.core.groups.Tuple.tuple(9, "unused-chain"));
+        assertThat(r.exitCode()).isEqualTo(1);
+    }
+
+    @Test
+    void aBudgetOfRuleVisitsBoundsTheWorkAndSaysSo() {
+        LintReport r = Linter.lint("t", RealisticDump.generate(new SplittableRandom(1), 4000), new Linter.Options(
+                io.nflb.dataplane.iptables.NetworkNames.builtIn(), 1000));
+        assertThat(r.notes()).anyMatch(n -> n.contains("budget of rule visits was spent"));
+        assertThat(r.rules()).isGreaterThan(4000);
+    }
+
+    @Test
+    void everyRuleIsCountedAndTheSummarySaysHowMany() {
+        String dump = """
+                *filter
+                :INPUT ACCEPT [0:0]
+                -A INPUT -p tcp -m tcp --dport nosuch -j ACCEPT
+                -A INPUT -m frobnicate --frob 1 -j ACCEPT
+                -A INPUT -p tcp -m tcp --dport 70000 -j ACCEPT
+                -A INPUT -j ACCEPT
+                COMMIT
+                """;
+        LintReport r = Linter.lint("t", dump, Linter.Options.builtIn());
+        assertThat(r.rules()).isEqualTo(4);
+        assertThat(r.notUnderstood()).isEqualTo(2);
+        assertThat(r.refused()).isEqualTo(1);
+        assertThat(r.opaque()).isEqualTo(3);
+        assertThat(r.toText()).contains("4 rules read, 2 not understood (1 refused by iptables), 3 with conditions lint does not model");
+        assertThat(r.findings()).extracting(Finding::line, Finding::code).containsExactly(
+                org.assertj.core.groups.Tuple.tuple(3, "not-understood"), org.assertj.core.groups.Tuple.tuple(5, "rejected-by-iptables"));
+    }
 }

@@ -60,7 +60,7 @@ public final class RuleParser {
             for (SavedTables.Chain c : t.chains().values()) {
                 List<RuleSet.Rule> rules = new ArrayList<>();
                 for (SavedTables.Rule r : c.rules()) {
-                    RuleSet.Rule rule = new Reader(r, c.name(), names, v6).read();
+                    RuleSet.Rule rule = new Reader(r, c.name(), names, v6, t.chains().keySet()).read();
                     rules.add(rule);
                     all.addAll(rule.problems());
                 }
@@ -119,6 +119,7 @@ public final class RuleParser {
         private final String chain;
         private final NetworkNames names;
         private final boolean v6;
+        private final Set<String> chains;
         private final List<RuleSet.Problem> problems = new ArrayList<>();
         private final List<Match> matches = new ArrayList<>();
         private List<Word> words = List.of();
@@ -153,11 +154,12 @@ public final class RuleParser {
         private boolean goTo;
         private final Map<String, List<String>> targetOptions = new LinkedHashMap<>();
 
-        Reader(SavedTables.Rule rule, String chain, NetworkNames names, boolean v6) {
+        Reader(SavedTables.Rule rule, String chain, NetworkNames names, boolean v6, Set<String> chains) {
             this.rule = rule;
             this.chain = chain;
             this.names = names;
             this.v6 = v6;
+            this.chains = chains;
         }
 
         RuleSet.Rule read() {
@@ -568,6 +570,9 @@ public final class RuleParser {
             }
             if (IptablesDialect.TERMINATING_TARGETS.contains(name)) return new Target.Verdict(name, true);
             if (IptablesDialect.CONTINUING_TARGETS.contains(name)) return new Target.Verdict(name, false);
+            if (goTo && !chains.contains(name)) {
+                refused(targetWord, "-g needs a chain of this table, and there is no chain '" + name + "'");
+            }
             // A user chain, or an extension target we do not know: the evaluator tells them apart by the table's chains.
             return new Target.Jump(name, goTo);
         }
