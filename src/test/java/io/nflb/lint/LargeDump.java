@@ -14,8 +14,8 @@ import java.util.stream.IntStream;
 /**
  * A large, realistic iptables-save dump: a university/company border router that is also a small
  * Kubernetes-style load balancer, 7,080 rules in 517 chains for seed 11, with 22 planted problems whose
- * findings it lists. A port of bench/lint/gen-large.py (whose output was loaded into a kernel and saved back
- * unchanged by bench/lint/check-large.sh): for the same seed it writes the same bytes, so the dump need not be
+ * findings it lists. A port of src/test/resources/lint/gen-large.py (whose output was loaded into a kernel and saved back
+ * unchanged by check-large.sh there, and by LintNetnsTest): for the same seed it writes the same bytes, so the dump need not be
  * kept in the repository. Everything not planted is built to be free of findings.
  */
 final class LargeDump {

@@ -58,7 +58,7 @@ class LintDumpsTest {
     @Test
     void theLargeRoutersPlantedProblemsAndNothingElse() throws Exception {
         LargeDump large = LargeDump.generate(11, 220);
-        // Byte for byte what bench/lint/gen-large.py writes (its line numbers were checked against a kernel).
+        // Byte for byte what src/test/resources/lint/gen-large.py writes (its line numbers were checked against a kernel).
         assertThat(HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(large.text.getBytes(StandardCharsets.UTF_8))))
                 .isEqualTo(LargeDump.SEED_11_SHA256);
         assertThat(large.rules).isEqualTo(7080);
