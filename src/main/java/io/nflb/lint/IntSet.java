@@ -26,13 +26,6 @@ final class IntSet {
         return range(value, value);
     }
 
-    /** From ranges in any order, overlapping or not. */
-    static IntSet ofRanges(int[][] ranges) {
-        IntSet out = EMPTY;
-        for (int[] x : ranges) out = out.or(range(x[0], x[1]));
-        return out;
-    }
-
     boolean isEmpty() {
         return r.length == 0;
     }
@@ -175,11 +168,6 @@ final class IntSet {
             }
         }
         return make(out, n);
-    }
-
-    /** Everything in [0, max] that is not in this set. */
-    IntSet complement(int max) {
-        return range(0, max).minus(this);
     }
 
     private static int[] grow(int[] a, int n) {

@@ -113,10 +113,6 @@ final class Model {
             return literals.length > 0;
         }
 
-        boolean terminal() {
-            return kind == Kind.ACCEPT || kind == Kind.DROP || kind == Kind.DNAT || kind == Kind.NAT || kind == Kind.OTHER_VERDICT;
-        }
-
         /** Jumps or goes to a chain whose rules (or theirs) change the packet. */
         boolean modifiesDeep() {
             return modifies || ((kind == Kind.JUMP || kind == Kind.GOTO) && target.modifiesDeep);

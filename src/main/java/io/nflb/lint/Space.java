@@ -5,7 +5,11 @@ import io.nflb.explain.Match;
 import io.nflb.explain.RuleSet;
 import io.nflb.explain.Target;
 
+import io.nflb.model.IpAddress;
+
 import java.math.BigInteger;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -155,7 +159,8 @@ final class Space {
 
     private String describe(BigInteger lo, BigInteger hi) {
         BigInteger size = hi.subtract(lo).add(BigInteger.ONE);
-        if (size.bitCount() == 1 && lo.getLowestSetBit() >= size.getLowestSetBit() || lo.signum() == 0 && size.bitCount() == 1) {
+        boolean aligned = lo.signum() == 0 || lo.getLowestSetBit() >= size.getLowestSetBit();
+        if (size.bitCount() == 1 && aligned) { // a CIDR block
             int prefix = bits - size.getLowestSetBit();
             return format(lo) + (prefix == bits ? "" : "/" + prefix);
         }
@@ -166,36 +171,14 @@ final class Space {
         byte[] raw = v.toByteArray();
         byte[] b = new byte[bits / 8];
         System.arraycopy(raw, Math.max(0, raw.length - b.length), b, Math.max(0, b.length - raw.length), Math.min(raw.length, b.length));
-        if (!v6) return (b[0] & 0xff) + "." + (b[1] & 0xff) + "." + (b[2] & 0xff) + "." + (b[3] & 0xff);
-        StringBuilder sb = new StringBuilder();
-        // Longest run of zero groups becomes "::", as RFC 5952 writes it.
-        int[] g = new int[8];
-        for (int i = 0; i < 8; i++) g[i] = (b[2 * i] & 0xff) << 8 | (b[2 * i + 1] & 0xff);
-        int bestAt = -1;
-        int bestLen = 1;
-        for (int i = 0; i < 8; ) {
-            if (g[i] != 0) {
-                i++;
-                continue;
-            }
-            int j = i;
-            while (j < 8 && g[j] == 0) j++;
-            if (j - i > bestLen) {
-                bestAt = i;
-                bestLen = j - i;
-            }
-            i = j;
+        boolean mapped = v6 && v.shiftRight(32).equals(BigInteger.valueOf(0xffff));
+        try {
+            // InetAddress makes an IPv4-mapped IPv6 address IPv4: the dump wrote it as IPv6, so do messages.
+            String text = new IpAddress(InetAddress.getByAddress(b)).toString();
+            return mapped ? "::ffff:" + text : text;
+        } catch (UnknownHostException e) {
+            throw new IllegalStateException(e);
         }
-        for (int i = 0; i < 8; i++) {
-            if (i == bestAt) {
-                sb.append("::");
-                i += bestLen - 1;
-                continue;
-            }
-            if (sb.length() > 0 && sb.charAt(sb.length() - 1) != ':') sb.append(':');
-            sb.append(Integer.toHexString(g[i]));
-        }
-        return sb.toString();
     }
 
     // ------------------------------------------------------------------ interfaces
@@ -275,14 +258,6 @@ final class Space {
     /** The first packet of a new connection; {@code dnat}: after a DNAT (its flag set). */
     IntSet ctNew(boolean dnat) {
         return dnat ? IntSet.range(DNAT_FLAG, DNAT_FLAG + SNAT_FLAG) : IntSet.range(0, 3);
-    }
-
-    String describeStates(IntSet set) {
-        Set<String> names = new TreeSet<>();
-        for (int i = 0; i < set.ranges(); i++) {
-            for (int a = set.lo(i); a <= set.hi(i); a++) names.add(STATES[a / 4]);
-        }
-        return String.join(",", names);
     }
 
     // ------------------------------------------------------------------ boxes

@@ -81,21 +81,19 @@ class LintDumpsTest {
 
     /** One group of 1,000 --probability rules, 1/1000, 1/999, ..., 1/2, then an unconditional rule. */
     static String randomGroup(int n) {
-        StringBuilder sb = new StringBuilder("*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n");
-        for (int i = 0; i < n; i++) {
-            sb.append("-A PREROUTING -d 192.0.2.1/32 -p tcp -m tcp --dport 80 ");
-            if (i < n - 1) sb.append("-m statistic --mode random --probability ").append(LargeDump.kernelProbability(1.0 / (n - i))).append(' ');
-            sb.append("-j DNAT --to-destination 10.1.").append(i / 256).append('.').append(i % 256).append(":80\n");
-        }
-        return sb.append("COMMIT\n").toString();
+        return group(n, i -> "-m statistic --mode random --probability " + LargeDump.kernelProbability(1.0 / (n - i)));
     }
 
     /** The right round-robin cascade: --every n, n-1, ..., 2 (--packet 0), then an unconditional rule. */
     static String nthGroup(int n) {
+        return group(n, i -> "-m statistic --mode nth --every " + (n - i) + " --packet 0");
+    }
+
+    private static String group(int n, java.util.function.IntFunction<String> statistic) {
         StringBuilder sb = new StringBuilder("*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n");
         for (int i = 0; i < n; i++) {
             sb.append("-A PREROUTING -d 192.0.2.1/32 -p tcp -m tcp --dport 80 ");
-            if (i < n - 1) sb.append("-m statistic --mode nth --every ").append(n - i).append(" --packet 0 ");
+            if (i < n - 1) sb.append(statistic.apply(i)).append(' ');
             sb.append("-j DNAT --to-destination 10.1.").append(i / 256).append('.').append(i % 256).append(":80\n");
         }
         return sb.append("COMMIT\n").toString();

@@ -364,27 +364,13 @@ public final class RuleParser {
             switch (module) {
                 case "tcp", "udp", "sctp", "dccp", "udplite" -> {
                     if (opt.equals("--dport") || opt.equals("--destination-port") || opt.equals("--sport") || opt.equals("--source-port")) {
-                        if (args.size() != 1) {
-                            refused(x, "option \"" + opt + "\" requires one argument");
-                            return;
-                        }
-                        List<int[]> ranges = ports(argWord, false);
-                        if (ranges != null) matches.add(new Match.Ports(neg, opt.startsWith("--d"), ranges));
-                        portMatch = true;
-                        if (portWord == null) portWord = x;
+                        portOption(x, neg, args, false);
                         return;
                     }
                 }
                 case "multiport" -> {
                     if (opt.equals("--dports") || opt.equals("--destination-ports") || opt.equals("--sports") || opt.equals("--source-ports")) {
-                        if (args.size() != 1) {
-                            refused(x, "option \"" + opt + "\" requires one argument");
-                            return;
-                        }
-                        List<int[]> ranges = ports(argWord, true);
-                        if (ranges != null) matches.add(new Match.Ports(neg, opt.startsWith("--d"), ranges));
-                        portMatch = true;
-                        if (portWord == null) portWord = x;
+                        portOption(x, neg, args, true);
                         return;
                     }
                     portMatch = true;
@@ -476,6 +462,18 @@ public final class RuleParser {
                 }
             }
             opaque.add(text(neg, opt, args));
+        }
+
+        /** --dport/--sport (one port or range) and --dports/--sports (a list of them). */
+        private void portOption(Word x, boolean neg, List<Word> args, boolean list) {
+            portMatch = true;
+            if (portWord == null) portWord = x;
+            if (args.size() != 1) {
+                refused(x, "option \"" + x.text() + "\" requires one argument");
+                return;
+            }
+            List<int[]> ranges = ports(args.get(0), list);
+            if (ranges != null) matches.add(new Match.Ports(neg, x.text().startsWith("--d"), ranges));
         }
 
         private static boolean isNumber(String w) {

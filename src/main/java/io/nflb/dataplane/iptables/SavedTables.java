@@ -113,11 +113,6 @@ record SavedTables(Map<String, Table> tables, List<Problem> problems) {
         return new Reader(false).read(text);
     }
 
-    /** The first problem that makes the text no dump at all, if any. */
-    public java.util.Optional<Problem> structural() {
-        return problems.stream().filter(p -> p.kind() == Problem.Kind.STRUCTURE).findFirst();
-    }
-
     private static final class Reader {
         private final boolean strict;
         private final Map<String, Map<String, String>> policies = new LinkedHashMap<>();
