@@ -84,7 +84,7 @@ final class LintCommand implements Callable<Integer> {
         } catch (NoSuchFileException e) {
             return unusable(file + ": no such file");
         } catch (IOException | RuntimeException e) {
-            return unusable((live ? "cannot run " + (ipv6 ? "ip6tables-save" : "iptables-save") : "cannot read " + file) + ": " + e.getMessage());
+            return unusable(live ? String.valueOf(e.getMessage()) : "cannot read " + file + ": " + e.getMessage());
         }
         LintReport report;
         try {

@@ -177,4 +177,33 @@ class LinterTest {
         assertThat(r.findings()).extracting(Finding::line, Finding::code).containsExactly(
                 org.assertj.core.groups.Tuple.tuple(3, "not-understood"), org.assertj.core.groups.Tuple.tuple(5, "rejected-by-iptables"));
     }
+
+    /** A dump cut anywhere (a full disk, an interrupted copy) or with words mangled never makes lint fail. */
+    @ParameterizedTest(name = "seed {0}")
+    @ValueSource(longs = {1, 2})
+    void noCutOrMangledDumpMakesLintFail(long seed) throws Exception {
+        String dump = LintDumpsTest.resource("k8s-node.rules") + LintDumpsTest.resource("shorewall-router.rules");
+        SplittableRandom rnd = new SplittableRandom(seed);
+        for (int i = 0; i < 40; i++) {
+            String cut = dump.substring(0, rnd.nextInt(dump.length()));
+            LintReport r = Linter.lint("cut", cut, Linter.Options.builtIn());
+            assertThat(r.exitCode()).isBetween(0, 2);
+            boolean insideTable = false;
+            for (String line : cut.split("\n")) {
+                if (line.startsWith("*")) insideTable = true;
+                else if (line.strip().equals("COMMIT")) insideTable = false;
+            }
+            if (insideTable) assertThat(r.exitCode()).as(cut).isEqualTo(2);
+            StringBuilder mangled = new StringBuilder(dump);
+            for (int k = 0; k < 20; k++) {
+                int at = rnd.nextInt(mangled.length());
+                String noise = " !-:/,\"x09A+";
+                mangled.setCharAt(at, noise.charAt(rnd.nextInt(noise.length())));
+            }
+            LintReport m = Linter.lint("mangled", mangled.toString(), Linter.Options.builtIn());
+            assertThat(m.exitCode()).isBetween(0, 2);
+            m.toJson();
+            m.toSarif("test");
+        }
+    }
 }
