@@ -19,7 +19,8 @@ import java.util.Set;
  * target decides; the policy decides what falls off a built-in chain. Regions are "may" sets: a rule with a
  * condition lint does not model (an opaque literal) may match, so it never removes packets from the walk, only
  * adds to what may be decided; each call site walks its callee with its own packets (context-sensitive, what
- * unfolding calls means), and every rule visit counts against one budget, so any input finishes.
+ * unfolding calls means), and every rule visit counts against one budget (one unit per box of the packets
+ * it looks at), so any input finishes.
  */
 final class Walker {
 
@@ -142,7 +143,8 @@ final class Walker {
         int n = only != null ? only.length : to - from;
         for (int step = 0; step < n && !r.isEmpty(); step++) {
             int i = only != null ? only[step] : from + step;
-            if (--budget < 0) throw new Exhausted();
+            budget -= r.boxes.size(); // a visit costs what it touches: at most CAP boxes
+            if (budget < 0) throw new Exhausted();
             Rule rule = chain.rules.get(i);
             if (rule.kind == Kind.WILDCARD) {
                 if (sink != null) sink.decide(r, Kind.UNKNOWN, false, rule, chain, List.copyOf(stack));
