@@ -29,10 +29,6 @@ public record Finding(int line, int column, Severity severity, String code, Stri
         victims = List.copyOf(victims);
     }
 
-    public Finding(int line, Severity severity, String code, String message) {
-        this(line, 1, severity, code, message, "", List.of(), List.of(line));
-    }
-
     public List<Integer> relatedLines() {
         return related.stream().map(Related::line).toList();
     }
