@@ -152,33 +152,37 @@ final class Groups {
             double db = space.addressCount(b.get(Box.DST));
             if (dx < db || (dx == db && space.volume(x) > space.volume(b))) b = x;
         }
-        IntSet dports = b.get(Box.DPORT);
-        int port = dports.first() > 0 ? dports.first() : dports.contains(1) ? 1 : dports.ranges() > 1 ? dports.lo(1) : 0;
         Rule first = members.get(0);
         List<Integer> memberLines = members.stream().map(Rule::line).toList();
-        String dst = space.witnessAddress(b.get(Box.DST));
-        String iface = space.atoms.get(b.get(Box.IIF).first());
-        Optional<IpAddress> destination = IpAddress.parse(dst);
-        Optional<IpAddress> source = IpAddress.parse(space.witnessAddress(b.get(Box.SRC)));
-        String probeText = protocol.keyword() + "/" + port + " to " + dst;
-        if (port == 0 || destination.isEmpty()) {
+        Probe main = probe(space, protocol, b);
+        if (main == null) {
             notes.add("not evaluated: no probe packet could be made for it");
-            out.add(new LintReport.Group(first.line(), chain.table, chain.name, memberLines, affinityLines, probeText, Map.of(),
+            out.add(new LintReport.Group(first.line(), chain.table, chain.name, memberLines, affinityLines, "", Map.of(),
                     Rational.ZERO, Rational.ZERO, 0, false, false, notes));
             return;
         }
-        ConnectionProbe probe = new ConnectionProbe(protocol, destination.get(), port,
-                iface.isEmpty() ? Optional.empty() : Optional.of(iface), source, iface.isEmpty());
+        String probeText = main.text();
         Map<String, RuleSet.Chain> chains = new LinkedHashMap<>(dump.tables().get("nat").chains());
         chains.put(GROUP_CHAIN, new RuleSet.Chain(GROUP_CHAIN, null, members.stream().map(r -> r.source).toList()));
         RuleSet alone = new RuleSet(Map.of("nat", new RuleSet.Table("nat", chains)), List.of());
         Distribution d;
         try {
-            long steps = Math.max(1, Math.min(MAX_STEPS, walker.budget));
-            d = Evaluator.evaluate(alone, "nat", GROUP_CHAIN, probe, MAX_PERIOD, steps);
-            // Charge the dump's budget with what this evaluation may have cost: every rule it can reach, each connection.
-            walker.budget -= (long) d.period() * involvedLines(members).size();
-            if (walker.budget < 0) throw new Walker.Exhausted();
+            d = evaluate(walker, alone, main.probe(), members);
+            // Connections that reach the group another way (another caller, another source) may be shared otherwise.
+            int others = 0;
+            for (Box x : gp.boxes) {
+                if (x == b || others == 3) continue;
+                Probe other = probe(space, protocol, x);
+                if (other == null || other.text().equals(probeText)) continue;
+                others++;
+                Distribution od = evaluate(walker, alone, other.probe(), members);
+                if (!od.shares().equals(d.shares())) {
+                    StringBuilder sb = new StringBuilder("connections like " + other.text() + " (another way into the group) are shared otherwise:");
+                    od.shares().forEach((o, r) -> sb.append(' ').append(o).append(' ').append(LintReport.percent(r)).append(','));
+                    sb.setLength(sb.length() - 1);
+                    notes.add(sb.append("; the shares above are for ").append(probeText).toString());
+                }
+            }
         } catch (IllegalStateException e) {
             notes.add("not evaluated: " + e.getMessage() + "; no shares are printed rather than wrong ones");
             out.add(new LintReport.Group(first.line(), chain.table, chain.name, memberLines, affinityLines, probeText, Map.of(),
@@ -225,6 +229,32 @@ final class Groups {
         }
         out.add(new LintReport.Group(first.line(), chain.table, chain.name, memberLines, affinityLines, probeText, shares,
                 unbalanced, dropped, d.period(), d.exact(), true, notes));
+    }
+
+    /** A connection the group sees, and how it is written in messages ("udp/53 to 10.96.0.10"). */
+    private record Probe(ConnectionProbe probe, String text) {
+    }
+
+    /** A new connection of {@code protocol} in box {@code b}: its most typical destination, port, source and input interface. */
+    private static Probe probe(Space space, Protocol protocol, Box b) {
+        IntSet dports = b.get(Box.DPORT);
+        int port = dports.first() > 0 ? dports.first() : dports.contains(1) ? 1 : dports.ranges() > 1 ? dports.lo(1) : 0;
+        String dst = space.witnessAddress(b.get(Box.DST));
+        String iface = space.atoms.get(b.get(Box.IIF).first());
+        Optional<IpAddress> destination = IpAddress.parse(dst);
+        if (port == 0 || destination.isEmpty()) return null;
+        Optional<IpAddress> source = IpAddress.parse(space.witnessAddress(b.get(Box.SRC)));
+        return new Probe(new ConnectionProbe(protocol, destination.get(), port, iface.isEmpty() ? Optional.empty() : Optional.of(iface),
+                source, iface.isEmpty()), protocol.keyword() + "/" + port + " to " + dst);
+    }
+
+    /** The group evaluated for one probe, within lint's bounds; the dump's budget pays what it may have cost. */
+    private static Distribution evaluate(Walker walker, RuleSet alone, ConnectionProbe probe, List<Rule> members) {
+        long steps = Math.max(1, Math.min(MAX_STEPS, walker.budget));
+        Distribution d = Evaluator.evaluate(alone, "nat", GROUP_CHAIN, probe, MAX_PERIOD, steps);
+        walker.budget -= (long) d.period() * involvedLines(members).size();
+        if (walker.budget < 0) throw new Walker.Exhausted();
+        return d;
     }
 
     /** recent --rcheck/--update rules right before the group that send clients back to one of its targets. */

@@ -206,4 +206,31 @@ class LinterTest {
             m.toSarif("test");
         }
     }
+
+    @Test
+    void aGroupReachedTwoWaysThatSharesThemOtherwiseSaysSo() {
+        String dump = """
+                *nat
+                :PREROUTING ACCEPT [0:0]
+                :INPUT ACCEPT [0:0]
+                :OUTPUT ACCEPT [0:0]
+                :POSTROUTING ACCEPT [0:0]
+                :SVC - [0:0]
+                :EP1 - [0:0]
+                :EP2 - [0:0]
+                -A PREROUTING -d 192.0.2.10/32 -p tcp -m tcp --dport 80 -j SVC
+                -A PREROUTING -d 192.0.2.11/32 -p tcp -m tcp --dport 8080 -j SVC
+                -A SVC -m statistic --mode random --probability 0.50000000000 -j EP1
+                -A SVC -j EP2
+                -A EP1 -p tcp -m tcp --dport 80 -j DNAT --to-destination 10.0.0.1:80
+                -A EP2 -p tcp -j DNAT --to-destination 10.0.0.2:80
+                COMMIT
+                """;
+        LintReport r = Linter.lint("t", dump, Linter.Options.builtIn());
+        assertThat(r.groups()).singleElement().satisfies(g -> {
+            assertThat(g.probe()).isEqualTo("tcp/80 to 192.0.2.10");
+            assertThat(g.shares()).containsEntry("10.0.0.1:80", Rational.of(1, 2)).containsEntry("10.0.0.2:80", Rational.of(1, 2));
+            assertThat(g.notes()).anyMatch(n -> n.contains("connections like tcp/8080 to 192.0.2.11") && n.contains("10.0.0.2:80 100.00%"));
+        });
+    }
 }
