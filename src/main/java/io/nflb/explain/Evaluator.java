@@ -31,6 +31,7 @@ public final class Evaluator {
     private boolean exact = true;
     private int mismatched;
     private long steps;
+    private long maxSteps = MAX_STEPS;
 
     private Evaluator(RuleSet.Table table, ConnectionProbe probe) {
         this.probe = probe;
@@ -46,30 +47,43 @@ public final class Evaluator {
     }
 
     public static Distribution evaluate(RuleSet dump, String table, String chain, ConnectionProbe probe, int maxPeriod) {
+        return evaluate(dump, table, chain, probe, maxPeriod, MAX_STEPS);
+    }
+
+    /** {@code maxPeriod} and {@code maxSteps} bound the work; past either an {@link IllegalStateException} says which. */
+    public static Distribution evaluate(RuleSet dump, String table, String chain, ConnectionProbe probe, int maxPeriod,
+                                        long maxSteps) {
         RuleSet.Table t = dump.tables().get(table);
         Evaluator e = new Evaluator(t == null ? new RuleSet.Table(table, Map.of()) : t, probe);
+        e.maxSteps = maxSteps;
         dump.warnings().forEach(e.notes::add);
         CompiledChain start = e.chains.get(chain);
-        List<Map<Outcome, Rational>> perConnection = new ArrayList<>();
-        Map<Outcome, Rational> total = new LinkedHashMap<>();
+        List<Map<Outcome, Mass>> perConnection = new ArrayList<>();
+        Map<Outcome, Mass> total = new LinkedHashMap<>();
         do {
             if (perConnection.size() >= maxPeriod) {
                 throw new IllegalStateException("nth counters do not repeat within " + maxPeriod + " connections");
             }
-            Map<Outcome, Rational> acc = new LinkedHashMap<>();
+            Map<Outcome, Mass> acc = new LinkedHashMap<>();
             if (start == null) {
-                acc.put(Outcome.NOT_BALANCED, Rational.ONE);
+                acc.put(Outcome.NOT_BALANCED, Mass.ONE);
             } else {
-                Rational fellOff = e.walk(start, Rational.ONE, acc, 0);
-                if (!fellOff.isZero()) acc.merge(policy(start.chain.policy()), fellOff, Rational::add);
+                Mass fellOff = e.walk(start, Mass.ONE, acc, 0);
+                if (!fellOff.isZero()) acc.merge(policy(start.chain.policy()), fellOff, Mass::add);
             }
             perConnection.add(acc);
-            acc.forEach((o, p) -> total.merge(o, p, Rational::add));
+            acc.forEach((o, p) -> total.merge(o, p, Mass::add));
         } while (e.mismatched != 0);
         Rational period = Rational.of(perConnection.size());
         Map<Outcome, Rational> shares = new LinkedHashMap<>();
-        total.forEach((o, p) -> shares.put(o, p.divide(period)));
-        return new Distribution(shares, perConnection.size(), perConnection, e.exact, new ArrayList<>(e.notes));
+        total.forEach((o, p) -> shares.put(o, perConnection.size() == 1 ? p.toRational() : p.toRational().divide(period)));
+        List<Map<Outcome, Rational>> connections = new ArrayList<>(perConnection.size());
+        for (Map<Outcome, Mass> c : perConnection) {
+            Map<Outcome, Rational> r = new LinkedHashMap<>();
+            c.forEach((o, p) -> r.put(o, p.toRational()));
+            connections.add(r);
+        }
+        return new Distribution(shares, perConnection.size(), connections, e.exact, new ArrayList<>(e.notes));
     }
 
     private static Outcome policy(String policy) {
@@ -77,28 +91,29 @@ public final class Evaluator {
     }
 
     /** Sends {@code entry} (an absolute probability) through {@code chain}; returns what comes back out of it. */
-    private Rational walk(CompiledChain chain, Rational entry, Map<Outcome, Rational> acc, int depth) {
+    private Mass walk(CompiledChain chain, Mass entry, Map<Outcome, Mass> acc, int depth) {
         if (depth > MAX_DEPTH) throw new IllegalStateException("chains nest deeper than " + MAX_DEPTH + " (a loop?) at " + chain.chain.name());
-        Rational rem = entry;
-        Rational returned = Rational.ZERO;
+        Mass rem = entry;
+        Mass returned = Mass.ZERO;
         for (CompiledRule r : chain.rules) {
             if (rem.isZero()) break;
-            if (++steps > MAX_STEPS) throw new IllegalStateException("evaluation needs more than " + MAX_STEPS + " rule visits");
+            if (++steps > maxSteps) throw new IllegalStateException("evaluation needs more than " + maxSteps + " rule visits");
             if (!r.staticMatch) continue;
-            Rational matched = rem;
+            Mass matched = rem;
             for (Match m : r.dynamic) {
                 if (matched.isZero()) break;
                 if (m instanceof Match.Random random) {
-                    matched = matched.multiply(random.negated() ? Rational.ONE.subtract(random.kernel()) : random.kernel());
+                    Mass p = r.probability(random);
+                    matched = matched.multiply(p);
                 } else if (m instanceof Match.Nth nth) {
-                    if (matched.equals(Rational.ONE)) {
-                        if (!r.advance(this)) matched = Rational.ZERO;
+                    if (matched.isOne()) {
+                        if (!r.advance(this)) matched = Mass.ZERO;
                     } else {
                         exact = false;
                         notes.add("line " + r.rule.line() + ": nth rule reached by a random fraction of connections;"
                                 + " its long-run rate 1/" + nth.every() + " was used, per-connection order is not exact");
                         Rational rate = Rational.of(1, nth.every());
-                        matched = matched.multiply(nth.negated() ? Rational.ONE.subtract(rate) : rate);
+                        matched = matched.multiply(Mass.of(nth.negated() ? Rational.ONE.subtract(rate) : rate));
                     }
                 }
             }
@@ -108,7 +123,7 @@ public final class Evaluator {
             if (t instanceof Target.None) {
                 rem = rem.add(matched);
             } else if (t instanceof Target.Dnat dnat) {
-                acc.merge(Outcome.dnat(dnat.destination()), matched, Rational::add);
+                acc.merge(Outcome.dnat(dnat.destination()), matched, Mass::add);
             } else if (t instanceof Target.Verdict v) {
                 if (!v.terminating()) {
                     rem = rem.add(matched);
@@ -116,15 +131,15 @@ public final class Evaluator {
                     returned = returned.add(matched);
                 } else {
                     acc.merge(v.name().equals("DROP") || v.name().equals("REJECT") ? Outcome.DROPPED : Outcome.NOT_BALANCED,
-                            matched, Rational::add);
+                            matched, Mass::add);
                 }
             } else if (t instanceof Target.Jump j) {
                 CompiledChain next = chains.get(j.chain());
                 if (next == null) {
                     notes.add("line " + r.rule.line() + ": target " + j.chain() + " not understood, counted as not balanced");
-                    acc.merge(Outcome.NOT_BALANCED, matched, Rational::add);
+                    acc.merge(Outcome.NOT_BALANCED, matched, Mass::add);
                 } else {
-                    Rational back = walk(next, matched, acc, depth + 1);
+                    Mass back = walk(next, matched, acc, depth + 1);
                     if (j.goTo()) returned = returned.add(back);
                     else rem = rem.add(back);
                 }
@@ -142,9 +157,7 @@ public final class Evaluator {
 
     private Boolean test(RuleSet.Rule rule, Match m) {
         if (m instanceof Match.Protocol p) {
-            String want = probe.protocol().keyword();
-            return p.name().equals(want) || p.name().equals("all") || p.name().equals("0")
-                    || p.name().equals(want.equals("tcp") ? "6" : "17");
+            return p.number() == 0 || p.number() == (probe.protocol() == io.nflb.model.Protocol.TCP ? 6 : 17);
         }
         if (m instanceof Match.Address a) {
             if (!a.source()) return a.cidr().contains(probe.destination());
@@ -201,16 +214,31 @@ public final class Evaluator {
         final RuleSet.Rule rule;
         final List<Match> dynamic = new ArrayList<>();
         boolean staticMatch = true;
-        int every = -1; // kernel form: --every n is stored as n-1
-        int initial;
-        int count;
+        long every = -1; // kernel form: --every n is stored as n-1
+        long initial;
+        long count;
         boolean nthNegated;
+        Mass probability;
 
         CompiledRule(RuleSet.Rule rule) {
             this.rule = rule;
         }
 
+        /** The share of connections reaching the rule that it takes, k / 2^31 (or 1 - that when negated). */
+        Mass probability(Match.Random random) {
+            if (probability == null) {
+                long k = random.stored();
+                probability = Mass.dyadic(java.math.BigInteger.valueOf(random.negated() ? (1L << 31) - k : k), 31);
+            }
+            return probability;
+        }
+
         void compile(Evaluator e) {
+            if (!rule.understood()) {
+                // Left out, as the reader reports it; explain never guesses what an unread rule does.
+                staticMatch = false;
+                return;
+            }
             for (Match m : rule.matches()) {
                 if (m instanceof Match.Random || m instanceof Match.Nth) {
                     dynamic.add(m);
@@ -228,7 +256,7 @@ public final class Evaluator {
 
         /** One packet reaches the nth match: statistic_mt's update, and whether it matched. */
         boolean advance(Evaluator e) {
-            int old = count;
+            long old = count;
             count = old == every ? 0 : old + 1;
             if (old == initial) e.mismatched++;
             if (count == initial) e.mismatched--;

@@ -111,7 +111,8 @@ public record Explanation(List<ServiceShares> services) implements ShareReport {
     }
 
     private static String share(Rational r) {
-        String fraction = r.toString();
+        // Only short fractions are shown; a kernel probability's exact share can have thousands of digits.
+        String fraction = r.num().bitLength() + r.den().bitLength() > 64 ? "" : r.toString();
         if (fraction.length() > 12) fraction = "";
         return (fraction + " " + r.multiply(Rational.of(100)).toDecimal(6) + "%").strip();
     }

@@ -17,12 +17,30 @@ public record Rational(BigInteger num, BigInteger den) implements Comparable<Rat
             num = num.negate();
             den = den.negate();
         }
-        BigInteger g = num.gcd(den);
+        BigInteger g = gcd(num, den);
         if (!g.equals(BigInteger.ONE) && g.signum() != 0) {
             num = num.divide(g);
             den = den.divide(g);
         }
         if (num.signum() == 0) den = BigInteger.ONE;
+    }
+
+    /**
+     * num.gcd(den), fast when one side's odd part is small: the shares of a kernel's random rules are m / 2^e
+     * with numerators of thousands of bits, where BigInteger's binary gcd would take milliseconds each.
+     */
+    private static BigInteger gcd(BigInteger a, BigInteger b) {
+        if (a.signum() == 0 || b.signum() == 0) return a.gcd(b);
+        a = a.abs();
+        b = b.abs();
+        int ta = a.getLowestSetBit();
+        int tb = b.getLowestSetBit();
+        BigInteger oa = a.shiftRight(ta);
+        BigInteger ob = b.shiftRight(tb);
+        if (ob.bitLength() > 62 && oa.bitLength() > 62) return a.gcd(b);
+        BigInteger small = ob.bitLength() <= 62 ? ob : oa;
+        BigInteger large = small == ob ? oa : ob;
+        return large.mod(small).gcd(small).shiftLeft(Math.min(ta, tb));
     }
 
     public static Rational of(long num, long den) {

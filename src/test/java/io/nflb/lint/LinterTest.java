@@ -110,4 +110,127 @@ class LinterTest {
         assertThat(r.rules()).isGreaterThan(4000);
         assertThat(r.groups()).isNotEmpty();
     }
+
+    @Test
+    void rulesThatTogetherHideALaterOneAreNamedTogether() {
+        String dump = """
+                *filter
+                :INPUT DROP [0:0]
+                -A INPUT -p tcp -j DROP
+                -A INPUT -i lo -j ACCEPT
+                -A INPUT ! -p tcp -j DROP
+                -A INPUT -s 10.0.0.1/32 -j ACCEPT
+                COMMIT
+                """;
+        assertThat(Linter.lint("t", dump, Linter.Options.builtIn()).findings()).singleElement().satisfies(f -> {
+            assertThat(f.line()).isEqualTo(6);
+            assertThat(f.relatedLines()).containsExactlyInAnyOrder(5, 3);
+            assertThat(f.message()).contains("lines 3, 5 together catch every packet it would");
+        });
+    }
+
+    @Test
+    void aJumpLoopIsRefusedAndAnUnusedChainNoted() {
+        String dump = """
+                *filter
+                :INPUT ACCEPT [0:0]
+                :a - [0:0]
+                :b - [0:0]
+                :spare - [0:0]
+                -A INPUT -j a
+                -A a -j b
+                -A b -p tcp -j a
+                -A spare -j DROP
+                COMMIT
+                """;
+        LintReport r = Linter.lint("t", dump, Linter.Options.builtIn());
+        assertThat(r.findings()).extracting(Finding::line, Finding::code).contains(
+                org.assertj.core.groups.Tuple.tuple(8, "rejected-by-iptables"), org.assertj.core.groups.Tuple.tuple(9, "unused-chain"));
+        assertThat(r.exitCode()).isEqualTo(1);
+    }
+
+    @Test
+    void aBudgetOfRuleVisitsBoundsTheWorkAndSaysSo() {
+        LintReport r = Linter.lint("t", RealisticDump.generate(new SplittableRandom(1), 4000), new Linter.Options(
+                io.nflb.dataplane.iptables.NetworkNames.builtIn(), 1000));
+        assertThat(r.notes()).anyMatch(n -> n.contains("budget of rule visits was spent"));
+        assertThat(r.rules()).isGreaterThan(4000);
+    }
+
+    @Test
+    void everyRuleIsCountedAndTheSummarySaysHowMany() {
+        String dump = """
+                *filter
+                :INPUT ACCEPT [0:0]
+                -A INPUT -p tcp -m tcp --dport nosuch -j ACCEPT
+                -A INPUT -m frobnicate --frob 1 -j ACCEPT
+                -A INPUT -p tcp -m tcp --dport 70000 -j ACCEPT
+                -A INPUT -j ACCEPT
+                COMMIT
+                """;
+        LintReport r = Linter.lint("t", dump, Linter.Options.builtIn());
+        assertThat(r.rules()).isEqualTo(4);
+        assertThat(r.notUnderstood()).isEqualTo(2);
+        assertThat(r.refused()).isEqualTo(1);
+        assertThat(r.opaque()).isEqualTo(3);
+        assertThat(r.toText()).contains("4 rules read, 2 not understood (1 refused by iptables), 3 with conditions lint does not model");
+        assertThat(r.findings()).extracting(Finding::line, Finding::code).containsExactly(
+                org.assertj.core.groups.Tuple.tuple(3, "not-understood"), org.assertj.core.groups.Tuple.tuple(5, "rejected-by-iptables"));
+    }
+
+    /** A dump cut anywhere (a full disk, an interrupted copy) or with words mangled never makes lint fail. */
+    @ParameterizedTest(name = "seed {0}")
+    @ValueSource(longs = {1, 2})
+    void noCutOrMangledDumpMakesLintFail(long seed) throws Exception {
+        String dump = LintDumpsTest.resource("k8s-node.rules") + LintDumpsTest.resource("shorewall-router.rules");
+        SplittableRandom rnd = new SplittableRandom(seed);
+        for (int i = 0; i < 40; i++) {
+            String cut = dump.substring(0, rnd.nextInt(dump.length()));
+            LintReport r = Linter.lint("cut", cut, Linter.Options.builtIn());
+            assertThat(r.exitCode()).isBetween(0, 2);
+            boolean insideTable = false;
+            for (String line : cut.split("\n")) {
+                if (line.startsWith("*")) insideTable = true;
+                else if (line.strip().equals("COMMIT")) insideTable = false;
+            }
+            if (insideTable) assertThat(r.exitCode()).as(cut).isEqualTo(2);
+            StringBuilder mangled = new StringBuilder(dump);
+            for (int k = 0; k < 20; k++) {
+                int at = rnd.nextInt(mangled.length());
+                String noise = " !-:/,\"x09A+";
+                mangled.setCharAt(at, noise.charAt(rnd.nextInt(noise.length())));
+            }
+            LintReport m = Linter.lint("mangled", mangled.toString(), Linter.Options.builtIn());
+            assertThat(m.exitCode()).isBetween(0, 2);
+            m.toJson();
+            m.toSarif("test");
+        }
+    }
+
+    @Test
+    void aGroupReachedTwoWaysThatSharesThemOtherwiseSaysSo() {
+        String dump = """
+                *nat
+                :PREROUTING ACCEPT [0:0]
+                :INPUT ACCEPT [0:0]
+                :OUTPUT ACCEPT [0:0]
+                :POSTROUTING ACCEPT [0:0]
+                :SVC - [0:0]
+                :EP1 - [0:0]
+                :EP2 - [0:0]
+                -A PREROUTING -d 192.0.2.10/32 -p tcp -m tcp --dport 80 -j SVC
+                -A PREROUTING -d 192.0.2.11/32 -p tcp -m tcp --dport 8080 -j SVC
+                -A SVC -m statistic --mode random --probability 0.50000000000 -j EP1
+                -A SVC -j EP2
+                -A EP1 -p tcp -m tcp --dport 80 -j DNAT --to-destination 10.0.0.1:80
+                -A EP2 -p tcp -j DNAT --to-destination 10.0.0.2:80
+                COMMIT
+                """;
+        LintReport r = Linter.lint("t", dump, Linter.Options.builtIn());
+        assertThat(r.groups()).singleElement().satisfies(g -> {
+            assertThat(g.probe()).isEqualTo("tcp/80 to 192.0.2.10");
+            assertThat(g.shares()).containsEntry("10.0.0.1:80", Rational.of(1, 2)).containsEntry("10.0.0.2:80", Rational.of(1, 2));
+            assertThat(g.notes()).anyMatch(n -> n.contains("connections like tcp/8080 to 192.0.2.11") && n.contains("10.0.0.2:80 100.00%"));
+        });
+    }
 }

@@ -23,10 +23,11 @@ final class IptablesDialect {
 
     /** Targets after which the packet goes on to the next rule. */
     static final Set<String> CONTINUING_TARGETS = Set.of("MARK", "CONNMARK", "LOG", "NFLOG", "ULOG", "TRACE",
-            "CLASSIFY", "DSCP", "TOS", "TTL", "HL", "CT", "NOTRACK", "AUDIT", "SECMARK", "CONNSECMARK", "TCPMSS", "CHECKSUM");
+            "CLASSIFY", "DSCP", "TOS", "TTL", "HL", "CT", "NOTRACK", "AUDIT", "SECMARK", "CONNSECMARK", "TCPMSS", "CHECKSUM",
+            "SET", "TEE", "IDLETIMER", "LED", "RATEEST", "TCPOPTSTRIP", "ECN", "DNPT", "SNPT", "HMARK");
     /** Targets that end the packet's walk through the table (RETURN: through the chain). */
     static final Set<String> TERMINATING_TARGETS = Set.of("ACCEPT", "DROP", "REJECT", "RETURN", "MASQUERADE",
-            "SNAT", "DNAT", "REDIRECT", "NETMAP", "QUEUE", "NFQUEUE", "TPROXY");
+            "SNAT", "DNAT", "REDIRECT", "NETMAP", "QUEUE", "NFQUEUE", "TPROXY", "SYNPROXY");
 
     private IptablesDialect() {
     }
@@ -35,9 +36,8 @@ final class IptablesDialect {
         return BUILTIN_CHAINS.getOrDefault(table, List.of()).contains(chain);
     }
 
-    /** Whether {@code chain} is a built-in chain's name in any table. */
-    static boolean isBuiltinName(String chain) {
-        return BUILTIN_CHAINS.values().stream().anyMatch(c -> c.contains(chain));
+    /** One word of a rule line: its text after unquoting, its 1-based column, and whether it was quoted. */
+    record Word(String text, int column, boolean quoted) {
     }
 
     /**
@@ -46,8 +46,15 @@ final class IptablesDialect {
      * {@code \}). Throws on an unterminated quote.
      */
     public static List<String> words(String line) {
-        List<String> words = new ArrayList<>();
+        return located(line).stream().map(Word::text).toList();
+    }
+
+    /** {@link #words}, each with where it starts in {@code line}, for messages that point at a word. */
+    static List<Word> located(String line) {
+        List<Word> words = new ArrayList<>();
         StringBuilder word = null;
+        int start = 0;
+        boolean quoted = false;
         char quote = 0;
         for (int i = 0; i < line.length(); i++) {
             char c = line.charAt(i);
@@ -59,22 +66,29 @@ final class IptablesDialect {
                 } else {
                     word.append(c);
                 }
-            } else if (c == '"' || c == '\'') {
-                if (word == null) word = new StringBuilder();
-                quote = c;
-            } else if (c == '\\' && i + 1 < line.length()) {
-                if (word == null) word = new StringBuilder();
-                word.append(line.charAt(++i));
-            } else if (Character.isWhitespace(c)) {
-                if (word != null) words.add(word.toString());
+                continue;
+            }
+            if (Character.isWhitespace(c)) {
+                if (word != null) words.add(new Word(word.toString(), start + 1, quoted));
                 word = null;
+                continue;
+            }
+            if (word == null) {
+                word = new StringBuilder();
+                start = i;
+                quoted = false;
+            }
+            if (c == '"' || c == '\'') {
+                quote = c;
+                quoted = true;
+            } else if (c == '\\' && i + 1 < line.length()) {
+                word.append(line.charAt(++i));
             } else {
-                if (word == null) word = new StringBuilder();
                 word.append(c);
             }
         }
         if (quote != 0) throw new IllegalArgumentException("unterminated quote");
-        if (word != null) words.add(word.toString());
+        if (word != null) words.add(new Word(word.toString(), start + 1, quoted));
         return words;
     }
 
@@ -87,6 +101,17 @@ final class IptablesDialect {
         StringBuilder sb = new StringBuilder("\"");
         for (char c : text.toCharArray()) {
             if (c == '"' || c == '\\' || c == '\'') sb.append('\\');
+            sb.append(c);
+        }
+        return sb.append('"').toString();
+    }
+
+    /** {@link #quote}, for any text read back from a dump (nothing refused): a canonical spelling of a word. */
+    static String quoteAny(String text) {
+        if (!text.isEmpty() && text.chars().allMatch(c -> Character.isLetterOrDigit(c) || c == '_' || c == '-')) return text;
+        StringBuilder sb = new StringBuilder("\"");
+        for (char c : text.toCharArray()) {
+            if (c == '"' || c == '\\') sb.append('\\');
             sb.append(c);
         }
         return sb.append('"').toString();

@@ -1,5 +1,6 @@
 package io.nflb.dataplane.iptables;
 
+import io.nflb.dataplane.iptables.IptablesDialect.Word;
 import io.nflb.explain.Cidr;
 import io.nflb.explain.Match;
 import io.nflb.explain.RuleSet;
@@ -8,30 +9,50 @@ import io.nflb.plan.Rational;
 
 import java.math.BigInteger;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.OptionalInt;
 import java.util.Set;
+import java.util.regex.Pattern;
 
 /**
- * Reads what each rule of a {@link SavedTables} means, for the evaluator: its conditions and its target. It
- * never rejects a real-world dump for what it does not know: unknown matches are kept as {@link Match.Unknown},
- * and a rule it cannot read is left out with a warning naming its line.
+ * Reads what each rule of a {@link SavedTables} means: its conditions and its target, as iptables 1.3 to 1.8
+ * print them (both negation forms, "-s ! X" and "! -s X"; service and protocol names; dotted masks;
+ * IPv4-mapped IPv6 addresses; counters). It never rejects a real-world dump for what it does not know: a match
+ * it does not model is kept as one {@link Match.Unknown} per module, and a rule it cannot read, or that
+ * iptables-restore itself would refuse, keeps its {@link RuleSet.Problem}s (line, column, word, why).
  */
 public final class RuleParser {
+
+    /** Protocols whose packets have ports (the kernel refuses a port match for any other). */
+    private static final Set<Integer> PORT_PROTOCOLS = Set.of(6, 17, 33, 132, 136);
+    private static final Set<String> CT_STATES = Set.of("INVALID", "ESTABLISHED", "NEW", "RELATED", "UNTRACKED", "SNAT", "DNAT");
+    private static final Set<String> STATES = Set.of("INVALID", "ESTABLISHED", "NEW", "RELATED", "UNTRACKED");
+    /** What strtod reads in iptables' --probability (decimal; hexadecimal floats are left to "not understood"). */
+    private static final Pattern DECIMAL = Pattern.compile("[+-]?(\\d+\\.?\\d*|\\.\\d+)([eE][+-]?\\d+)?");
+    private static final int IFNAMSIZ = 16;
 
     private RuleParser() {
     }
 
-    /** Any iptables-save dump or iptables-restore input, read tolerantly. */
+    /** Any iptables-save dump or iptables-restore input, read tolerantly, service names from this machine. */
     public static RuleSet ruleSet(String text) {
+        return ruleSet(text, NetworkNames.system());
+    }
+
+    public static RuleSet ruleSet(String text, NetworkNames names) {
         SavedTables saved = SavedTables.read(text);
-        List<String> warnings = new ArrayList<>();
-        List<int[]> order = new ArrayList<>();
+        boolean v6 = isV6(text, saved);
+        List<RuleSet.Problem> problems = new ArrayList<>();
+        List<RuleSet.Problem> all = new ArrayList<>();
         for (SavedTables.Problem p : saved.problems()) {
-            warnings.add("line " + p.line() + ": " + p.message());
-            order.add(new int[] {p.line(), order.size()});
+            RuleSet.Problem q = new RuleSet.Problem(p.line(), p.column(), RuleSet.Problem.Kind.valueOf(p.kind().name()), "", p.message());
+            problems.add(q);
+            all.add(q);
         }
         Map<String, RuleSet.Table> tables = new LinkedHashMap<>();
         for (SavedTables.Table t : saved.tables().values()) {
@@ -39,159 +60,45 @@ public final class RuleParser {
             for (SavedTables.Chain c : t.chains().values()) {
                 List<RuleSet.Rule> rules = new ArrayList<>();
                 for (SavedTables.Rule r : c.rules()) {
-                    List<String> ruleWarnings = new ArrayList<>();
-                    try {
-                        List<String> words = IptablesDialect.words(r.text());
-                        int from = 2;
-                        if (words.get(0).equals("-I") && words.size() > 2 && words.get(2).chars().allMatch(Character::isDigit)) from = 3;
-                        rules.add(parseRule(r.line(), c.name(), r.text(), words.subList(from, words.size()), ruleWarnings));
-                    } catch (RuntimeException e) {
-                        ruleWarnings.add("line " + r.line() + ": " + e.getMessage() + ", ignored: " + r.text());
-                    }
-                    for (String w : ruleWarnings) {
-                        warnings.add(w);
-                        order.add(new int[] {r.line(), order.size()});
-                    }
+                    RuleSet.Rule rule = new Reader(r, c.name(), names, v6, t.chains().keySet()).read();
+                    rules.add(rule);
+                    all.addAll(rule.problems());
                 }
-                chains.put(c.name(), new RuleSet.Chain(c.name(), c.builtin() ? c.policy() : null, List.copyOf(rules)));
+                chains.put(c.name(), new RuleSet.Chain(c.name(), c.builtin() ? c.policy() : null, List.copyOf(rules), c.line()));
             }
             tables.put(t.name(), new RuleSet.Table(t.name(), chains));
         }
         // In line order, as a reader of the dump meets them.
-        order.sort((a, b) -> a[0] != b[0] ? Integer.compare(a[0], b[0]) : Integer.compare(a[1], b[1]));
-        List<String> sorted = new ArrayList<>();
-        for (int[] o : order) sorted.add(warnings.get(o[1]));
-        return new RuleSet(tables, List.copyOf(sorted));
+        all.sort(Comparator.comparingInt(RuleSet.Problem::line).thenComparingInt(RuleSet.Problem::column));
+        List<String> warnings = all.stream().map(p -> "line " + p.line() + ": " + p.message()).toList();
+        return new RuleSet(tables, warnings, List.copyOf(problems), v6);
     }
 
-    private static RuleSet.Rule parseRule(int no, String chain, String text, List<String> words, List<String> warnings) {
-        List<Match> matches = new ArrayList<>();
-        Target target = new Target.None();
-        String proto = null;
-        String module = null;
-        boolean negate = false;
-        for (int i = 0; i < words.size(); i++) {
-            String w = words.get(i);
-            switch (w) {
-                case "!" -> {
-                    negate = true;
-                    continue;
-                }
-                case "-p", "--protocol" -> {
-                    proto = words.get(++i).toLowerCase(Locale.ROOT);
-                    matches.add(new Match.Protocol(negate, proto));
-                    module = null;
-                }
-                case "-s", "--source", "--src", "-d", "--destination", "--dst" -> {
-                    String a = words.get(++i);
-                    matches.add(new Match.Address(negate, w.startsWith("-s") || w.equals("--source") || w.equals("--src"),
-                            Cidr.parse(a), a));
-                    module = null;
-                }
-                case "-i", "--in-interface", "-o", "--out-interface" -> {
-                    matches.add(new Match.Interface(negate, w.equals("-i") || w.equals("--in-interface"), words.get(++i)));
-                    module = null;
-                }
-                case "-m", "--match" -> module = words.get(++i);
-                case "-j", "--jump", "-g", "--goto" -> {
-                    target = target(w.equals("-g") || w.equals("--goto"), words.subList(i + 1, words.size()));
-                    i = words.size();
-                }
-                default -> {
-                    if (!w.startsWith("--")) {
-                        matches.add(new Match.Unknown(negate, "?", w));
-                        warnings.add("line " + no + ": unexpected word " + w + ", assumed to match");
-                        break;
+    /** ip6tables-save says so in its header; restore input without one is IPv6 when its first address is. */
+    private static boolean isV6(String text, SavedTables saved) {
+        if (text.contains("# Generated by ip6tables-save")) return true;
+        if (text.contains("# Generated by iptables-save")) return false;
+        for (SavedTables.Table t : saved.tables().values()) {
+            for (SavedTables.Chain c : t.chains().values()) {
+                for (SavedTables.Rule r : c.rules()) {
+                    List<String> w;
+                    try {
+                        w = IptablesDialect.words(r.text());
+                    } catch (IllegalArgumentException e) {
+                        continue;
                     }
-                    String mod = module != null ? module : proto != null ? proto : "?";
-                    List<String> args = new ArrayList<>();
-                    while (i + 1 < words.size() && !words.get(i + 1).startsWith("-") && !words.get(i + 1).equals("!")) {
-                        args.add(words.get(++i));
+                    for (int i = 0; i + 1 < w.size(); i++) {
+                        String o = w.get(i);
+                        if (o.equals("-s") || o.equals("-d") || o.equals("--to-destination")) {
+                            String a = w.get(i + 1).equals("!") && i + 2 < w.size() ? w.get(i + 2) : w.get(i + 1);
+                            if (a.startsWith("[")) return true;
+                            if (Cidr.address(a.split("/")[0]).isPresent()) return a.split("/")[0].indexOf(':') >= 0;
+                        }
                     }
-                    matches.add(option(negate, mod, w, args));
                 }
             }
-            negate = false;
         }
-        return new RuleSet.Rule(no, chain, text, List.copyOf(mergeStatistic(matches)), target);
-    }
-
-    /** One option of a match module, interpreted where this class knows the module. */
-    private static Match option(boolean negate, String module, String option, List<String> args) {
-        String arg = args.isEmpty() ? "" : args.get(0);
-        String text = "-m " + module + " " + (negate ? "! " : "") + option + (args.isEmpty() ? "" : " " + String.join(" ", args));
-        switch (module) {
-            case "tcp", "udp", "sctp", "dccp" -> {
-                if (option.equals("--dport") || option.equals("--destination-port")) return new Match.Ports(negate, true, ranges(arg));
-                if (option.equals("--sport") || option.equals("--source-port")) return new Match.Ports(negate, false, ranges(arg));
-            }
-            case "multiport" -> {
-                if (option.equals("--dports") || option.equals("--destination-ports")) return new Match.Ports(negate, true, ranges(arg));
-                if (option.equals("--sports") || option.equals("--source-ports")) return new Match.Ports(negate, false, ranges(arg));
-            }
-            case "statistic" -> {
-                // Collected here, merged per rule in mergeStatistic: the mode and its numbers come as separate options.
-                return new Match.Unknown(negate, "statistic", option + " " + arg);
-            }
-            case "state" -> {
-                if (option.equals("--state")) return new Match.State(negate, Set.of(arg.toUpperCase(Locale.ROOT).split(",")));
-            }
-            case "conntrack" -> {
-                if (option.equals("--ctstate")) return new Match.State(negate, Set.of(arg.toUpperCase(Locale.ROOT).split(",")));
-            }
-            case "addrtype" -> {
-                if (option.equals("--src-type") || option.equals("--dst-type")) {
-                    return new Match.AddrType(negate, option.equals("--src-type"), Set.of(arg.toUpperCase(Locale.ROOT).split(",")));
-                }
-            }
-            case "recent" -> {
-                if (option.equals("--rcheck") || option.equals("--update")) return new Match.Recent(negate, true, "");
-                if (option.equals("--set") || option.equals("--remove")) return new Match.Recent(negate, false, "");
-                return new Match.Unknown(negate, "recent-option", text);
-            }
-            case "comment" -> {
-                return new Match.Unknown(negate, "comment", arg);
-            }
-            default -> {
-            }
-        }
-        return new Match.Unknown(negate, module, text);
-    }
-
-    /** Folds --mode/--probability/--every/--packet into one statistic match; drops harmless options. */
-    private static List<Match> mergeStatistic(List<Match> matches) {
-        List<Match> out = new ArrayList<>();
-        String mode = null;
-        String probability = null;
-        int every = -1;
-        int packet = 0;
-        boolean negated = false;
-        for (Match m : matches) {
-            if (m instanceof Match.Unknown u && u.module().equals("statistic")) {
-                String[] kv = u.text().split(" ", 2);
-                String v = kv.length > 1 ? kv[1] : "";
-                switch (kv[0]) {
-                    case "--mode" -> mode = v;
-                    case "--probability" -> { probability = v; negated |= u.negated(); }
-                    case "--every" -> { every = Integer.parseInt(v); negated |= u.negated(); }
-                    case "--packet" -> packet = Integer.parseInt(v);
-                    default -> out.add(new Match.Unknown(u.negated(), "statistic", u.text()));
-                }
-            } else if (m instanceof Match.Unknown u && (u.module().equals("comment") || u.module().equals("recent-option"))) {
-                continue; // says nothing about which packets match
-            } else {
-                out.add(m);
-            }
-        }
-        if ("random".equals(mode) && probability != null) {
-            out.add(new Match.Random(negated, kernelProbability(probability), probability));
-        } else if ("nth".equals(mode) && every >= 1) {
-            if (packet < 0 || packet >= every) throw new IllegalArgumentException("--packet must be 0 <= p <= n-1");
-            out.add(new Match.Nth(negated, every, packet));
-        } else if (mode != null) {
-            out.add(new Match.Unknown(negated, "statistic", "--mode " + mode));
-        }
-        return out;
+        return false;
     }
 
     /**
@@ -206,28 +113,571 @@ public final class RuleParser {
         return new Rational(BigInteger.valueOf(stored), BigInteger.ONE.shiftLeft(31));
     }
 
-    private static List<int[]> ranges(String text) {
-        List<int[]> ranges = new ArrayList<>();
-        for (String part : text.split(",")) {
-            String[] lohi = part.split(":", -1);
-            int lo = lohi[0].isEmpty() ? 0 : Integer.parseInt(lohi[0]);
-            int hi = lohi.length == 1 ? lo : lohi[1].isEmpty() ? 65535 : Integer.parseInt(lohi[1]);
-            ranges.add(new int[] {lo, hi});
-        }
-        return ranges;
-    }
+    /** One rule, read left to right. */
+    private static final class Reader {
+        private final SavedTables.Rule rule;
+        private final String chain;
+        private final NetworkNames names;
+        private final boolean v6;
+        private final Set<String> chains;
+        private final List<RuleSet.Problem> problems = new ArrayList<>();
+        private final List<Match> matches = new ArrayList<>();
+        private List<Word> words = List.of();
+        private int at;
+        private boolean negate;
 
-    private static Target target(boolean goTo, List<String> words) {
-        if (words.isEmpty()) throw new IllegalArgumentException("missing target");
-        String name = words.get(0);
-        if (name.equals("DNAT")) {
-            int at = words.indexOf("--to-destination");
-            if (at < 0) at = words.indexOf("--to");
-            return new Target.Dnat(at >= 0 && at + 1 < words.size() ? words.get(at + 1) : "?");
+        private String protocol;
+        private int protocolNumber = -1;
+        private boolean protocolNegated;
+        private String module;
+        private final List<String> opaque = new ArrayList<>();
+        private final List<String> modules = new ArrayList<>();
+        private boolean portMatch;
+        private Word portWord;
+
+        private String mode;
+        private Word modeWord;
+        private String probability;
+        private boolean statisticNegated;
+        private Long every;
+        private long packet;
+        private Word everyWord;
+
+        private Boolean recentCheck;
+        private boolean recentNegated;
+        private String recentName = "DEFAULT";
+        private long recentSeconds = -1;
+        private final List<String> recentText = new ArrayList<>();
+
+        private String targetName;
+        private Word targetWord;
+        private boolean goTo;
+        private final Map<String, List<String>> targetOptions = new LinkedHashMap<>();
+
+        Reader(SavedTables.Rule rule, String chain, NetworkNames names, boolean v6, Set<String> chains) {
+            this.rule = rule;
+            this.chain = chain;
+            this.names = names;
+            this.v6 = v6;
+            this.chains = chains;
         }
-        if (IptablesDialect.TERMINATING_TARGETS.contains(name)) return new Target.Verdict(name, true);
-        if (IptablesDialect.CONTINUING_TARGETS.contains(name)) return new Target.Verdict(name, false);
-        // A user chain, or an extension target we do not know: the evaluator tells them apart by the table's chains.
-        return new Target.Jump(name, goTo);
+
+        RuleSet.Rule read() {
+            Target target = new Target.None();
+            try {
+                words = IptablesDialect.located(rule.text());
+            } catch (IllegalArgumentException e) {
+                problem(RuleSet.Problem.Kind.REFUSED, rule.column(), "", "unterminated quote: iptables-restore refuses the line");
+            }
+            if (problems.isEmpty()) {
+                at = words.size() > 2 && words.get(0).text().equals("-I") && words.get(2).text().matches("[0-9]{1,9}") ? 3 : 2;
+                while (at < words.size()) step();
+                endModule();
+                statistic();
+                checks();
+                target = target();
+            }
+            return new RuleSet.Rule(rule.line(), chain, rule.text(), List.copyOf(matches), target, rule.column(), List.copyOf(problems));
+        }
+
+        private void step() {
+            Word x = words.get(at);
+            String t = x.text();
+            if (!x.quoted() && t.equals("!")) {
+                if (negate) refused(x, "'!' twice in a row");
+                negate = true;
+                at++;
+                return;
+            }
+            if (x.quoted() || !t.startsWith("-") || t.length() < 2) {
+                notUnderstood(x, "unexpected word '" + t + "'" + (at > 0 ? " after '" + words.get(at - 1).text() + "'" : ""));
+                negate = false;
+                at++;
+                return;
+            }
+            boolean neg = negate;
+            negate = false;
+            switch (t) {
+                case "-p", "--protocol" -> protocol(x, neg);
+                case "-s", "--source", "--src", "-d", "--destination", "--dst" -> address(x, neg, t.startsWith("-s") || t.equals("--source") || t.equals("--src"));
+                case "-i", "--in-interface", "-o", "--out-interface" -> iface(x, neg, t.equals("-i") || t.equals("--in-interface"));
+                case "-f", "--fragment" -> {
+                    matches.add(new Match.Unknown(false, "-f", (neg ? "! " : "") + "-f", false));
+                    at++;
+                }
+                case "-m", "--match" -> {
+                    Word name = value(x);
+                    if (name == null) return;
+                    endModule();
+                    module = name.text();
+                    modules.add(module);
+                    if (neg) refused(x, "'!' before '-m' (a module cannot be negated)");
+                }
+                case "-j", "--jump", "-g", "--goto" -> {
+                    Word name = value(x);
+                    if (name == null) return;
+                    if (targetName != null) refused(x, "a second target ('" + t + " " + name.text() + "')");
+                    endModule();
+                    targetName = name.text();
+                    targetWord = name;
+                    goTo = t.equals("-g") || t.equals("--goto");
+                    module = null;
+                    if (neg) refused(x, "'!' before '" + t + "'");
+                }
+                case "-c", "--set-counters" -> {
+                    at += 3;
+                    if (at > words.size()) refused(x, "'" + t + "' needs packets and bytes");
+                }
+                default -> {
+                    if (t.startsWith("--")) {
+                        option(x, neg);
+                    } else {
+                        notUnderstood(x, "unknown option '" + t + "'");
+                        at++;
+                    }
+                }
+            }
+        }
+
+        /** The one value of option {@code x} (moving past it), with the old negation "-s ! X" read as "! -s X". */
+        private Word value(Word x) {
+            int next = at + 1;
+            if (oldNegation(next)) {
+                if (negate) refused(words.get(next), "'!' twice");
+                negate = true;
+                next++;
+            }
+            if (next >= words.size() || (!words.get(next).quoted() && words.get(next).text().startsWith("-") && words.get(next).text().length() > 1
+                    && !Character.isDigit(words.get(next).text().charAt(1)))) {
+                refused(x, "option \"" + x.text() + "\" requires an argument");
+                at = next;
+                negate = false;
+                return null;
+            }
+            at = next + 1;
+            return words.get(next);
+        }
+
+        /** "! value" right after an option: the 1.3-1.4.2 spelling of a negation. */
+        private boolean oldNegation(int i) {
+            return i + 1 < words.size() && !words.get(i).quoted() && words.get(i).text().equals("!")
+                    && (words.get(i + 1).quoted() || !words.get(i + 1).text().startsWith("-"));
+        }
+
+        private boolean takeNegation() {
+            boolean n = negate;
+            negate = false;
+            return n;
+        }
+
+        private void protocol(Word x, boolean neg) {
+            Word v = value(x);
+            if (v == null) return;
+            neg |= takeNegation();
+            String name = v.text().toLowerCase(Locale.ROOT);
+            OptionalInt number = name.matches("[0-9]{1,3}") ? OptionalInt.of(Integer.parseInt(name)) : names.protocol(name);
+            if (number.isEmpty() || number.getAsInt() > 255) {
+                refused(v, "unknown protocol \"" + v.text() + "\" specified");
+                return;
+            }
+            if (protocol != null) refused(x, "multiple -p flags not allowed");
+            protocol = name;
+            protocolNumber = number.getAsInt();
+            protocolNegated = neg;
+            matches.add(new Match.Protocol(neg, name, number.getAsInt()));
+        }
+
+        private void address(Word x, boolean neg, boolean source) {
+            Word v = value(x);
+            if (v == null) return;
+            neg |= takeNegation();
+            String text = v.text();
+            if (text.indexOf(',') >= 0) {
+                notUnderstood(v, "a list of addresses ('" + text + "'): iptables makes one rule per address, iptables-save prints them so");
+                return;
+            }
+            Cidr cidr;
+            try {
+                cidr = Cidr.parse(text);
+            } catch (Cidr.NonContiguousMask e) {
+                // iptables keeps address+mask; no prefix says it, so lint keeps it as a condition it does not model.
+                matches.add(new Match.Unknown(false, "address", (neg ? "! " : "") + (source ? "-s " : "-d ") + text, false));
+                return;
+            } catch (IllegalArgumentException e) {
+                String addr = text.split("/")[0];
+                if (Cidr.address(addr).isPresent()) {
+                    refused(v, "invalid mask in '" + text + "'");
+                } else if (addr.matches("[A-Za-z0-9.-]+") && addr.matches(".*[A-Za-z].*")) {
+                    notUnderstood(v, "'" + text + "' is a host name (iptables resolves it when loading, iptables-save prints addresses)");
+                } else {
+                    refused(v, "'" + text + "' is not an address");
+                }
+                return;
+            }
+            if (cidr.isV6() != v6) {
+                notUnderstood(v, "'" + text + "' is an IPv" + (cidr.isV6() ? "6" : "4") + " address in an IPv" + (v6 ? "6" : "4") + " dump");
+                return;
+            }
+            matches.add(new Match.Address(neg, source, cidr, text));
+        }
+
+        private void iface(Word x, boolean neg, boolean input) {
+            Word v = value(x);
+            if (v == null) return;
+            neg |= takeNegation();
+            String name = v.text();
+            if (name.isEmpty() || name.length() >= IFNAMSIZ) {
+                refused(v, "interface name '" + name + "' must be shorter than IFNAMSIZ (" + IFNAMSIZ + ")");
+                return;
+            }
+            matches.add(new Match.Interface(neg, input, name));
+        }
+
+        /** A "--option args..." of the current match module, or of the target once -j/-g was read. */
+        private void option(Word x, boolean neg) {
+            String opt = x.text();
+            int next = at + 1;
+            if (oldNegation(next)) {
+                neg = true;
+                next++;
+            }
+            List<Word> args = new ArrayList<>();
+            while (next < words.size() && (words.get(next).quoted()
+                    || (!words.get(next).text().startsWith("-") || isNumber(words.get(next).text())) && !words.get(next).text().equals("!"))) {
+                args.add(words.get(next++));
+            }
+            at = next;
+            if (targetName != null && module == null) {
+                targetOptions.computeIfAbsent(opt, o -> new ArrayList<>()).add(args.isEmpty() ? "" : args.get(0).text());
+                return;
+            }
+            if (module == null && protocol != null && !protocolNegated && List.of("tcp", "udp", "sctp", "dccp", "udplite", "icmp", "icmpv6", "ipv6-icmp").contains(protocol)) {
+                // iptables loads the protocol's match by itself ("-p tcp --dport 22").
+                module = protocol.equals("ipv6-icmp") || protocol.equals("icmpv6") ? "icmp6" : protocol;
+            }
+            if (module == null) {
+                notUnderstood(x, "option '" + opt + "' belongs to no match module (no '-m' before it)");
+                return;
+            }
+            String arg = args.isEmpty() ? "" : args.get(0).text();
+            Word argWord = args.isEmpty() ? x : args.get(0);
+            switch (module) {
+                case "tcp", "udp", "sctp", "dccp", "udplite" -> {
+                    if (opt.equals("--dport") || opt.equals("--destination-port") || opt.equals("--sport") || opt.equals("--source-port")) {
+                        portOption(x, neg, args, false);
+                        return;
+                    }
+                }
+                case "multiport" -> {
+                    if (opt.equals("--dports") || opt.equals("--destination-ports") || opt.equals("--sports") || opt.equals("--source-ports")) {
+                        portOption(x, neg, args, true);
+                        return;
+                    }
+                    portMatch = true;
+                    if (portWord == null) portWord = x;
+                }
+                case "state", "conntrack" -> {
+                    if (opt.equals(module.equals("state") ? "--state" : "--ctstate")) {
+                        Set<String> states = new LinkedHashSet<>();
+                        for (String s : arg.toUpperCase(Locale.ROOT).split(",")) {
+                            if (!(module.equals("state") ? STATES : CT_STATES).contains(s)) {
+                                refused(argWord, "bad " + (module.equals("state") ? "state" : "ctstate") + " \"" + s + "\"");
+                                return;
+                            }
+                            states.add(s);
+                        }
+                        matches.add(new Match.State(neg, Set.copyOf(states)));
+                        return;
+                    }
+                }
+                case "statistic" -> {
+                    switch (opt) {
+                        case "--mode" -> {
+                            mode = arg;
+                            modeWord = argWord;
+                            return;
+                        }
+                        case "--probability" -> {
+                            probability = arg;
+                            statisticNegated |= neg;
+                            if (!DECIMAL.matcher(arg).matches()) {
+                                refused(argWord, "bad value for option \"--probability\", or out of range (0-1): '" + arg + "'");
+                                probability = null;
+                                return;
+                            }
+                            double p = Double.parseDouble(arg);
+                            if (!(p >= 0 && p <= 1)) {
+                                refused(argWord, "'--probability " + arg + "': bad value for option \"--probability\", or out of range (0-1)");
+                                probability = null;
+                            }
+                            return;
+                        }
+                        case "--every", "--packet" -> {
+                            long n = arg.matches("[0-9]{1,10}") ? Long.parseLong(arg) : -1;
+                            boolean isEvery = opt.equals("--every");
+                            if (n < (isEvery ? 1 : 0) || n > 0xffffffffL) {
+                                refused(argWord, "'" + opt + " " + arg + "': bad value for option \"" + opt + "\", or out of range ("
+                                        + (isEvery ? 1 : 0) + "-4294967295)");
+                                if (isEvery) everyWord = argWord;
+                                return;
+                            }
+                            if (isEvery) {
+                                every = n;
+                                everyWord = argWord;
+                                statisticNegated |= neg;
+                            } else {
+                                packet = n;
+                            }
+                            return;
+                        }
+                        default -> {
+                        }
+                    }
+                }
+                case "recent" -> {
+                    switch (opt) {
+                        case "--rcheck", "--update", "--set", "--remove" -> {
+                            if (recentCheck != null) refused(x, "recent: only one of --set, --rcheck, --update, --remove");
+                            recentCheck = opt.equals("--rcheck") || opt.equals("--update");
+                            recentNegated = neg;
+                        }
+                        case "--name" -> recentName = arg;
+                        case "--seconds" -> recentSeconds = arg.matches("[0-9]{1,10}") ? Long.parseLong(arg) : -1;
+                        default -> {
+                        }
+                    }
+                    recentText.add(text(neg, opt, args));
+                    return;
+                }
+                case "comment" -> {
+                    if (opt.equals("--comment")) return;
+                }
+                case "addrtype" -> {
+                    if (opt.equals("--src-type") || opt.equals("--dst-type")) {
+                        matches.add(new Match.AddrType(neg, opt.equals("--src-type"), Set.of(arg.toUpperCase(Locale.ROOT).split(","))));
+                        return;
+                    }
+                }
+                default -> {
+                }
+            }
+            opaque.add(text(neg, opt, args));
+        }
+
+        /** --dport/--sport (one port or range) and --dports/--sports (a list of them). */
+        private void portOption(Word x, boolean neg, List<Word> args, boolean list) {
+            portMatch = true;
+            if (portWord == null) portWord = x;
+            if (args.size() != 1) {
+                refused(x, "option \"" + x.text() + "\" requires one argument");
+                return;
+            }
+            List<int[]> ranges = ports(args.get(0), list);
+            if (ranges != null) matches.add(new Match.Ports(neg, x.text().startsWith("--d"), ranges));
+        }
+
+        private static boolean isNumber(String w) {
+            return w.matches("-[0-9]+");
+        }
+
+        private static String text(boolean neg, String opt, List<Word> args) {
+            StringBuilder sb = new StringBuilder(neg ? "! " : "").append(opt);
+            for (Word a : args) sb.append(' ').append(a.quoted() || a.text().isEmpty() || a.text().contains(" ") ? IptablesDialect.quoteAny(a.text()) : a.text());
+            return sb.toString();
+        }
+
+        /** The end of one "-m module ..." (or of the implicit protocol module): its unmodelled options as one condition. */
+        private void endModule() {
+            if (module != null && !opaque.isEmpty()) {
+                matches.add(new Match.Unknown(false, module, "-m " + module + " " + String.join(" ", opaque)));
+            }
+            if (module != null && module.equals("recent") && recentCheck != null) {
+                matches.add(new Match.Recent(recentNegated, recentCheck, recentName, recentSeconds, "-m recent " + String.join(" ", recentText)));
+            } else if (module != null && module.equals("recent")) {
+                refused(words.get(Math.max(0, at - 1)), "recent: one of --set, --rcheck, --update or --remove is needed");
+            }
+            if (module != null && module.equals("recent")) {
+                recentCheck = null;
+                recentText.clear();
+                recentName = "DEFAULT";
+                recentSeconds = -1;
+            }
+            opaque.clear();
+            module = null;
+        }
+
+        private void statistic() {
+            if (mode == null) {
+                if (modules.contains("statistic") && (probability != null || every != null)) {
+                    refused(words.get(2), "statistic: no --mode given");
+                }
+                return;
+            }
+            switch (mode) {
+                case "random" -> {
+                    if (probability != null) {
+                        matches.add(new Match.Random(statisticNegated, kernelProbability(probability), probability));
+                    } else if (problems.isEmpty()) {
+                        refused(modeWord, "statistic --mode random needs --probability");
+                    }
+                }
+                case "nth" -> {
+                    if (every == null) {
+                        if (everyWord == null) refused(modeWord, "statistic --mode nth needs --every");
+                    } else if (packet > every - 1) {
+                        refused(everyWord, "the --packet p must be 0 <= p <= n-1 (--every " + every + " --packet " + packet + ")");
+                    } else {
+                        matches.add(new Match.Nth(statisticNegated, every, packet));
+                    }
+                }
+                default -> refused(modeWord, "statistic: bad mode '" + mode + "'");
+            }
+        }
+
+        /** Combinations the kernel refuses although each word is fine. */
+        private void checks() {
+            boolean ports = portMatch || modules.stream().anyMatch(m -> List.of("tcp", "udp", "sctp", "dccp", "udplite").contains(m));
+            if (ports && (protocolNumber < 0 || protocolNegated || !PORT_PROTOCOLS.contains(protocolNumber))) {
+                refused(portWord != null ? portWord : words.get(Math.min(2, words.size() - 1)), "a port match needs '-p tcp', '-p udp', '-p sctp' or '-p dccp'"
+                        + " (the kernel refuses it otherwise)");
+            }
+            for (String m : modules) {
+                if (List.of("tcp", "udp", "sctp", "dccp", "udplite").contains(m) && protocol != null && !protocolNegated
+                        && names.protocol(m).orElse(-2) != protocolNumber) {
+                    refused(words.get(2), "'-m " + m + "' with '-p " + protocol + "': the kernel refuses it");
+                }
+            }
+        }
+
+        private Target target() {
+            if (targetName == null) return new Target.None();
+            String name = targetName;
+            if (name.equals("DNAT")) {
+                List<String> to = targetOptions.getOrDefault("--to-destination", targetOptions.get("--to"));
+                if (to == null || to.isEmpty() || to.get(0).isEmpty()) {
+                    refused(targetWord, "DNAT needs --to-destination");
+                    return new Target.Verdict("DNAT", true);
+                }
+                Target.Dnat dnat = dnat(to.get(0));
+                if (dnat == null) {
+                    refused(targetWord, "bad --to-destination '" + to.get(0) + "'");
+                    return new Target.Verdict("DNAT", true);
+                }
+                if (to.size() > 1) notUnderstood(targetWord, "more than one --to-destination (iptables 1.4 round-robin): only the first is modelled");
+                return dnat;
+            }
+            if (IptablesDialect.TERMINATING_TARGETS.contains(name)) return new Target.Verdict(name, true);
+            if (IptablesDialect.CONTINUING_TARGETS.contains(name)) return new Target.Verdict(name, false);
+            if (goTo && !chains.contains(name)) {
+                refused(targetWord, "-g needs a chain of this table, and there is no chain '" + name + "'");
+            }
+            // A user chain, or an extension target we do not know: the evaluator tells them apart by the table's chains.
+            return new Target.Jump(name, goTo);
+        }
+
+        /** "a[-b][:p[-q]]", "[v6]:p", "v6", ":p". */
+        private Target.Dnat dnat(String spec) {
+            String addresses;
+            String ports = "";
+            if (spec.startsWith("[")) {
+                int close = spec.indexOf(']');
+                if (close < 0) return null;
+                addresses = spec.substring(1, close);
+                String rest = spec.substring(close + 1);
+                if (rest.startsWith("-[")) {
+                    int close2 = rest.indexOf(']');
+                    if (close2 < 0) return null;
+                    addresses += "-" + rest.substring(2, close2);
+                    rest = rest.substring(close2 + 1);
+                }
+                if (rest.startsWith(":")) ports = rest.substring(1);
+                else if (!rest.isEmpty()) return null;
+            } else if (v6) {
+                addresses = spec;
+            } else {
+                int colon = spec.indexOf(':');
+                addresses = colon < 0 ? spec : spec.substring(0, colon);
+                ports = colon < 0 ? "" : spec.substring(colon + 1);
+            }
+            String first = "";
+            String last = "";
+            if (!addresses.isEmpty()) {
+                String[] ab = addresses.split("-", -1);
+                if (ab.length > 2) return null;
+                first = ab[0];
+                last = ab.length == 2 ? ab[1] : ab[0];
+                var f = Cidr.address(first);
+                var l = Cidr.address(last);
+                if (f.isEmpty() || l.isEmpty() || (f.get().length == 16) != v6 || (l.get().length == 16) != v6) return null;
+                if (new BigInteger(1, f.get()).compareTo(new BigInteger(1, l.get())) > 0) return null;
+            }
+            int p1 = 0;
+            int p2 = 0;
+            if (!ports.isEmpty()) {
+                String[] pq = ports.split("-", -1);
+                if (pq.length > 2 || !pq[0].matches("[0-9]{1,5}") || !pq[pq.length - 1].matches("[0-9]{1,5}")) return null;
+                p1 = Integer.parseInt(pq[0]);
+                p2 = Integer.parseInt(pq[pq.length - 1]);
+                if (p1 < 1 || p2 > 65535 || p1 > p2) return null;
+            }
+            return new Target.Dnat(spec, first, last, p1, p2);
+        }
+
+        /** "22", "1000:2000", ":1023", "1024:", names from /etc/services; lists with commas for multiport. */
+        private List<int[]> ports(Word w, boolean list) {
+            String text = w.text();
+            String[] parts = list ? text.split(",", -1) : new String[] {text};
+            if (list && parts.length > 15) {
+                refused(w, "too many ports specified (multiport takes at most 15)");
+                return null;
+            }
+            List<int[]> ranges = new ArrayList<>();
+            for (String part : parts) {
+                String[] lohi = part.split(":", -1);
+                if (lohi.length > 2) {
+                    refused(w, "invalid port/service '" + part + "' specified");
+                    return null;
+                }
+                Integer lo = lohi[0].isEmpty() && lohi.length == 2 ? Integer.valueOf(0) : port(w, lohi[0]);
+                Integer hi = lohi.length == 1 ? lo : lohi[1].isEmpty() ? Integer.valueOf(65535) : port(w, lohi[1]);
+                if (lo == null || hi == null) return null;
+                if (lo > hi) {
+                    notUnderstood(w, "port range " + part + " runs backwards");
+                    return null;
+                }
+                ranges.add(new int[] {lo, hi});
+            }
+            return ranges;
+        }
+
+        private Integer port(Word w, String p) {
+            if (p.matches("[0-9]{1,5}")) {
+                int n = Integer.parseInt(p);
+                if (n <= 65535) return n;
+            }
+            if (p.matches("[0-9]+") || p.isEmpty()) {
+                refused(w, "invalid port/service '" + p + "' specified");
+                return null;
+            }
+            String proto = protocol == null || protocolNegated ? "tcp" : protocol;
+            OptionalInt n = names.port(p, proto);
+            if (n.isEmpty()) {
+                notUnderstood(w, "unknown service name '" + p + "' (not in /etc/services)");
+                return null;
+            }
+            return n.getAsInt();
+        }
+
+        private void refused(Word w, String why) {
+            problem(RuleSet.Problem.Kind.REFUSED, rule.column() + w.column() - 1, w.text(), why);
+        }
+
+        private void notUnderstood(Word w, String why) {
+            problem(RuleSet.Problem.Kind.NOT_UNDERSTOOD, rule.column() + w.column() - 1, w.text(), why);
+        }
+
+        private void problem(RuleSet.Problem.Kind kind, int column, String word, String why) {
+            problems.add(new RuleSet.Problem(rule.line(), column, kind, word, why));
+        }
     }
 }
