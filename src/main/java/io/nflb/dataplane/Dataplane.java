@@ -5,6 +5,7 @@ import io.nflb.model.Service;
 import io.nflb.plan.Plan;
 
 import java.util.List;
+import java.util.Optional;
 
 /**
  * One rule language (iptables or nftables) seen from above: what nflb would load, loading it, removing it,
@@ -22,6 +23,23 @@ public interface Dataplane {
 
     /** Brings nflb's rules in the kernel to {@code plan}; a no-op when they already are. Refused: nothing changed. */
     Outcome apply(Plan plan);
+
+    /**
+     * A mark of what this dataplane last wrote or read back, which a later process can check against the kernel
+     * for the price of reading one value (nftables: the generation token in set gen); empty when it has none.
+     */
+    default Optional<String> mark() {
+        return Optional.empty();
+    }
+
+    /**
+     * Tells a fresh dataplane what an earlier one left: {@code rules}, as {@link #plan} gave them (not live), written
+     * with {@link #mark} {@code mark}. The next {@link #apply} trusts the kernel to hold them while it still shows
+     * that mark, and sends only the difference, instead of reading all of nflb's rules back. Without a mark of its
+     * own a dataplane ignores this.
+     */
+    default void assume(String rules, String mark) {
+    }
 
     /**
      * Reads nflb's rules back from the kernel and, where they differ from {@code plan} (someone flushed the

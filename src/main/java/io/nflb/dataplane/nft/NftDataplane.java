@@ -12,6 +12,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Optional;
 
 /** nflb on nftables: its own table, changed by difference where it can, replaced whole where it must. */
 public final class NftDataplane implements Dataplane {
@@ -24,6 +25,11 @@ public final class NftDataplane implements Dataplane {
     private final Exec exec;
     private final NftRenderCache renderer = new NftRenderCache();
     private long verifiedAt = Long.MIN_VALUE;
+    /** The script {@link #plan} rendered last, and for which plan: an apply of that very plan sends it. */
+    private NftScript planned;
+    private Plan plannedFor;
+    private String assumedRules;
+    private String assumedMark;
 
     /** How partial syncs reach the kernel: nft's text through a long-lived {@code nft -i}, or netlink (else nft). */
     public enum Writes {
@@ -55,15 +61,39 @@ public final class NftDataplane implements Dataplane {
     }
 
     @Override
-    public String plan(Plan plan, boolean live) {
-        // The full replace is what an apply sends when the table is missing or not nflb's last write.
-        return NftRenderer.render(plan).fullReplace();
+    public synchronized String plan(Plan plan, boolean live) {
+        // The full replace is what an apply sends when the table is missing or not nflb's last write. Kept: an
+        // apply of this very plan next (the command line's) sends this script instead of rendering it again.
+        planned = NftRenderer.render(plan);
+        plannedFor = plan;
+        return planned.fullReplace();
+    }
+
+    /** The generation token this dataplane last wrote or found in set gen. */
+    @Override
+    public Optional<String> mark() {
+        return kernel.token();
+    }
+
+    @Override
+    public synchronized void assume(String rules, String mark) {
+        assumedRules = rules;
+        assumedMark = mark;
     }
 
     @Override
     public synchronized Outcome apply(Plan plan) {
         long start = System.nanoTime();
-        NftScript wanted = renderer.render(plan);
+        NftScript wanted = plan == plannedFor ? planned : renderer.render(plan);
+        planned = null;
+        plannedFor = null;
+        if (assumedRules != null) {
+            // Unchanged rules: the rendered script itself stands for what the kernel has, nothing is compared.
+            Optional<NftScript> before = wanted.fullReplace().equals(assumedRules) ? Optional.of(wanted) : NftScript.ofFullReplace(assumedRules);
+            before.ifPresent(b -> kernel.assume(b, assumedMark));
+            assumedRules = null;
+            assumedMark = null;
+        }
         // The first apply, and one an hour, reads the table back; the others send the difference from the last write.
         boolean verify = !kernel.trusting() || start - verifiedAt > VERIFY_EVERY.toNanos() || verifiedAt == Long.MIN_VALUE;
         NftKernel.NftTransaction r = verify ? kernel.apply(wanted) : kernel.update(wanted);
