@@ -48,6 +48,27 @@ public interface Dataplane {
      */
     Outcome verify(Plan plan);
 
+    /** What {@link #readBack} read; only the dataplane that made it knows what is inside. */
+    interface ReadBack {
+    }
+
+    /**
+     * The slow half of {@link #verify(Plan)}: reads nflb's rules back from the kernel, holding nothing a sync needs,
+     * so another thread can do it while syncs go on. Empty when this dataplane does not split verify in two; its
+     * {@link #verify(Plan, ReadBack)} then reads by itself.
+     */
+    default Optional<ReadBack> readBack() {
+        return Optional.empty();
+    }
+
+    /**
+     * {@link #verify(Plan)} with what {@link #readBack} read (or null): repairs what differs from {@code plan}.
+     * Empty when a write since the read made it stale: read again later.
+     */
+    default Optional<Outcome> verify(Plan plan, ReadBack read) {
+        return Optional.of(verify(plan));
+    }
+
     /**
      * Turns on IP forwarding for the families {@code services} balance, where it is off (balanced traffic is routed
      * on to the backends); returns what it changed, one line each. Not part of {@link #apply}: a sync must not

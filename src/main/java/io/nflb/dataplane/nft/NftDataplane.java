@@ -8,7 +8,6 @@ import io.nflb.model.Service;
 import io.nflb.plan.Plan;
 import io.nflb.state.UnifiedDiff;
 
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -17,14 +16,10 @@ import java.util.Optional;
 /** nflb on nftables: its own table, changed by difference where it can, replaced whole where it must. */
 public final class NftDataplane implements Dataplane {
 
-    /** How long partial syncs trust the cache before a full read-back verifies the table. */
-    static final Duration VERIFY_EVERY = Duration.ofHours(1);
-
     private final NftKernel kernel;
     /** Where the tools run; null over a given tool (tests), where there is no machine to configure. */
     private final Exec exec;
     private final NftRenderCache renderer = new NftRenderCache();
-    private long verifiedAt = Long.MIN_VALUE;
     /** The script {@link #plan} rendered last, and for which plan: an apply of that very plan sends it. */
     private NftScript planned;
     private Plan plannedFor;
@@ -94,10 +89,9 @@ public final class NftDataplane implements Dataplane {
             assumedRules = null;
             assumedMark = null;
         }
-        // The first apply, and one an hour, reads the table back; the others send the difference from the last write.
-        boolean verify = !kernel.trusting() || start - verifiedAt > VERIFY_EVERY.toNanos() || verifiedAt == Long.MIN_VALUE;
-        NftKernel.NftTransaction r = verify ? kernel.apply(wanted) : kernel.update(wanted);
-        if (verify) verifiedAt = start;
+        // The first apply reads the table back; the others send the difference from the last write, guarded by the
+        // generation token. Reading back on a timer is the daemon's verify, beside the syncs, never inside one.
+        NftKernel.NftTransaction r = kernel.trusting() ? kernel.update(wanted) : kernel.apply(wanted);
         String how = !r.changed() ? "already up to date" : r.incremental() ? "changed by difference" : "table replaced";
         return new Outcome(r.changed(), r.text(), "nftables: " + how + " (" + r.reason() + ") in "
                 + (System.nanoTime() - start) / 1_000_000 + " ms");
@@ -107,8 +101,23 @@ public final class NftDataplane implements Dataplane {
     @Override
     public synchronized Outcome verify(Plan plan) {
         long start = System.nanoTime();
-        NftKernel.NftTransaction r = kernel.apply(renderer.render(plan));
-        verifiedAt = start;
+        return verified(kernel.apply(renderer.render(plan)), start);
+    }
+
+    /** Lists the table and compares it with the last write, without holding this dataplane: syncs go on meanwhile. */
+    @Override
+    public Optional<ReadBack> readBack() {
+        return Optional.ofNullable(kernel.readBack());
+    }
+
+    @Override
+    public synchronized Optional<Outcome> verify(Plan plan, ReadBack read) {
+        long start = System.nanoTime();
+        NftKernel.Listing listing = read instanceof NftKernel.Listing l ? l : null;
+        return kernel.verify(renderer.render(plan), listing).map(r -> verified(r, start));
+    }
+
+    private static Outcome verified(NftKernel.NftTransaction r, long start) {
         String how = !r.changed() ? "as wanted" : r.incremental() ? "repaired by difference" : "table replaced";
         return new Outcome(r.changed(), r.text(), "nftables: " + how + (r.reason().isEmpty() ? "" : " (" + r.reason() + ")")
                 + " in " + (System.nanoTime() - start) / 1_000_000 + " ms");

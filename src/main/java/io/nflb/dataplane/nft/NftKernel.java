@@ -80,6 +80,64 @@ public final class NftKernel {
         return apply(NftRenderer.render(plan));
     }
 
+    /**
+     * A listing of the live table, and what this instance had written when it began: {@code same}, whether the
+     * listing showed exactly that. Made without holding this kernel, so writes go on meanwhile.
+     */
+    static final class Listing implements io.nflb.dataplane.Dataplane.ReadBack {
+        final NftScript before;
+        final String tokenBefore;
+        final Optional<NftState> live;
+        final boolean same;
+
+        private Listing(NftScript before, String tokenBefore, Optional<NftState> live, boolean same) {
+            this.before = before;
+            this.tokenBefore = tokenBefore;
+            this.live = live;
+            this.same = same;
+        }
+    }
+
+    /** Lists the live table and compares it with what this instance had written, both off its lock; null when unreadable. */
+    public Listing readBack() {
+        NftScript before;
+        String tokenBefore;
+        synchronized (this) {
+            before = known;
+            tokenBefore = token;
+        }
+        Optional<NftState> live;
+        try {
+            live = read();
+        } catch (IllegalArgumentException e) {
+            return null; // not nflb's table any more: the verified apply says so
+        }
+        boolean same = before != null && live.isPresent() && live.get().sameAs(before.state());
+        return new Listing(before, tokenBefore, live, same);
+    }
+
+    /**
+     * Verifies the table with {@code listing} (null: list it now): nothing to do when it showed what this
+     * instance had written; a repair when it did not. Empty when it is stale: a write of this instance reached
+     * the table before the listing did, so it is compared with nothing (list again later). A listing that
+     * predates writes since still shows whether the table was right when it began.
+     */
+    public synchronized Optional<NftTransaction> verify(NftScript wanted, Listing listing) {
+        if (listing == null || listing.before == null) return Optional.of(apply(wanted));
+        boolean nothingSince = known == listing.before && java.util.Objects.equals(token, listing.tokenBefore);
+        String liveToken = listing.live.map(s -> s.sets().get(NftNames.GEN)).filter(g -> g.elements().size() == 1)
+                .map(g -> g.elements().get(0)).orElse(null);
+        if (nothingSince) {
+            if (listing.same) return Optional.of(new NftTransaction("", true, ""));
+            return Optional.of(check(wanted, listing.live));
+        }
+        if (java.util.Objects.equals(liveToken, listing.tokenBefore) && listing.same) return Optional.of(new NftTransaction("", true, ""));
+        if (liveToken != null && liveToken.equals(token)) return Optional.empty();
+        // The table differed from this instance's writes when listed, or holds someone else's token: read it
+        // again now and put it right.
+        return Optional.of(apply(wanted));
+    }
+
     public synchronized NftTransaction apply(NftScript wanted) {
         if (known == null && assumed != null) {
             NftScript before = assumed;
@@ -102,6 +160,11 @@ public final class NftKernel {
         } catch (IllegalArgumentException e) {
             return replace(wanted, "table unreadable: " + e.getMessage());
         }
+        return check(wanted, live);
+    }
+
+    /** Brings the table {@code live} (as just listed) to {@code wanted}: whole when missing or edited by someone else. */
+    private NftTransaction check(NftScript wanted, Optional<NftState> live) {
         if (live.isEmpty()) return replace(wanted, "table missing");
         if (known != null && !live.get().sameAs(known.state())) return replace(wanted, "table changed by someone else");
         return send(NftScript.of(live.get()), wanted, true);
