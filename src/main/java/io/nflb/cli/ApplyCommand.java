@@ -66,6 +66,8 @@ final class ApplyCommand implements Callable<Integer> {
                 throw new Refused("refusing to apply: " + lockout.get() + ". Nothing was applied; use --force to apply anyway.");
             }
         }
+        Optional<String> fastpath = main.dataplanes.fastpathRefusal(c, netns.exec());
+        if (fastpath.isPresent()) throw new Refused(fastpath.get());
         // Settings around the kernel are read while the rules load: they do not depend on them.
         CompletableFuture<DataPathChecks.Report> around = aside(() -> DataPathChecks.report(netns.exec(), c));
         Generations g = state.generations();

@@ -167,7 +167,8 @@ final class ConfigBinder {
             Optional<List<Service>> services = m.require("services", this::services);
             Optional<Firewall> firewall = m.optional("firewall", new FirewallBinder(problems)::firewall);
             Optional<DaemonSettings> daemon = m.optional("daemon", DaemonSettings.DEFAULTS, this::daemon);
-            return problems.buildIfNoneSince(mark, () -> new Config(backend.get(), services.get(), firewall, daemon.get()));
+            Optional<Boolean> fastpath = m.orDefault("fastpath", YamlNode::bool);
+            return problems.buildIfNoneSince(mark, () -> new Config(backend.get(), services.get(), firewall, daemon.get(), fastpath.get()));
         });
     }
 

@@ -146,6 +146,21 @@ class MainTest {
         }
     }
 
+    @Test
+    void fastpathOnThisKernelIsRefusedWithTheMissingSupportNamed() throws Exception {
+        KernelTests.require("ip", "nft");
+        Path cfg = write("fast.yaml", "fastpath: true\n" + GOOD.replace("backend: iptables", "backend: nftables"));
+        try (Netns ns = Netns.create("fastpath")) {
+            String before = ns.exec().check(List.of("nft", "list", "ruleset")).stdout();
+            Cli.Ran r = nflb("apply", "-c", cfg.toString(), "--netns", ns.name(), "--state-dir", dir.resolve("state").toString());
+            assertThat(r.code()).isEqualTo(Main.FAILURE);
+            assertThat(r.err()).contains("fastpath: true", "nothing was applied");
+            // Either way it is refused: without flowtables (this machine kind) it says which kernel support is missing.
+            if (!io.nflb.dataplane.Dataplanes.flowtablesWork(ns.exec())) assertThat(r.err()).contains("CONFIG_NF_FLOW_TABLE");
+            assertThat(ns.exec().check(List.of("nft", "list", "ruleset")).stdout()).isEqualTo(before);
+        }
+    }
+
     /** Every visible command below {@code cl}, as the words that run it ("backend drain"). */
     private static List<String> commandPaths(CommandLine cl, String prefix) {
         List<String> paths = new ArrayList<>();
@@ -201,7 +216,7 @@ class MainTest {
     @Test
     void validateHelpEndsWithTheKeysOfEachMappingAndKeysListsEveryKey() {
         String help = nflb("validate", "--help").out();
-        assertThat(help).contains("`nflb validate --keys`", "(top level): backend services firewall daemon\n",
+        assertThat(help).contains("`nflb validate --keys`", "(top level): backend services firewall daemon fastpath\n",
                 "  services[].backends[]: address port weight health\n", "  firewall.forward[]: as firewall.allow[]\n");
         for (Schema.Section s : Schema.sections(ConfigSchema.ROOT)) {
             for (String key : s.spec().keyNames()) assertThat(help.replaceAll("\\s+", " ")).as(s.path()).contains(" " + key + " ");
