@@ -128,7 +128,7 @@ public final class DaemonSyncBench {
                 }
                 System.out.printf(Locale.ROOT, "| %,d | %s | %d | %.1f | %.1f | %.1f-%.1f | %.1f | %.0f | %.0f | %s |%n", n, scheduler.keyword(),
                         reported.size(), median(reported), p90, sorted.get(0), sorted.get(sorted.size() - 1), mean,
-                        median(alone), median(duringRead), load());
+                        median(alone), median(duringRead), CommandsBench.load());
             } finally {
                 nft.close();
             }
@@ -176,11 +176,6 @@ public final class DaemonSyncBench {
         @Override public void close() { d.close(); }
     }
 
-    static String header() {
-        return "| services | scheduler | syncs | sync, median (ms) | p90 (ms) | range (ms) | nflb_sync_duration_seconds sum/count (ms) "
-                + "| drain until in the kernel (ms) | the same during a read-back (ms) | load |";
-    }
-
     /** The first sync that ended after {@code after} (a failing check flips within tens of ms). */
     private static Daemon.SyncResult awaitSyncAfter(Daemon d, Instant after) throws InterruptedException {
         long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
@@ -214,15 +209,6 @@ public final class DaemonSyncBench {
     }
 
     private static void log(PrintStream raw, Scheduler scheduler, int n, String what, double ms, String note) {
-        raw.printf(Locale.ROOT, "daemon-sync %s %d: %s %.2f ms (load %s) %s%n", scheduler.keyword(), n, what, ms, load(), note);
-    }
-
-    private static String load() {
-        try {
-            String[] w = Files.readString(Path.of("/proc/loadavg")).split(" ");
-            return w[0] + " " + w[1] + " " + w[2];
-        } catch (java.io.IOException e) {
-            return "?";
-        }
+        raw.printf(Locale.ROOT, "daemon-sync %s %d: %s %.2f ms (load %s) %s%n", scheduler.keyword(), n, what, ms, CommandsBench.load(), note);
     }
 }
