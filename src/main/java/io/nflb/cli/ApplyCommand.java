@@ -1,7 +1,9 @@
 package io.nflb.cli;
 
+import io.nflb.config.ConfigLoader;
 import io.nflb.dataplane.Dataplane;
 import io.nflb.host.DataPathChecks;
+import io.nflb.host.Exec;
 import io.nflb.model.Config;
 import io.nflb.plan.Lockout;
 import io.nflb.plan.NeighbourGuard;
@@ -13,10 +15,12 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParentCommand;
 
-import java.nio.file.Files;
 import java.time.Duration;
 import java.util.Optional;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
 
 @Command(name = "apply", description = {
         "Load the config's rules in one atomic transaction, checked first; other rules are left byte-identical.",
@@ -47,9 +51,14 @@ final class ApplyCommand implements Callable<Integer> {
             + "or traffic that Docker, libvirt, kube-proxy, ufw or firewalld manage and that passes now.")
     boolean force;
 
+    @Option(names = "--verify", description = "Read nflb's rules back from the kernel and compare them in full, instead of"
+            + " trusting them unchanged while the kernel still shows the mark the last apply left.")
+    boolean verify;
+
     @Override
     public Integer call() throws Exception {
-        Config c = config.load();
+        ConfigLoader.Read read = config.read();
+        Config c = read.config();
         Plan plan = Planner.plan(c);
         Optional<Duration> confirmWithin = confirm == null ? Optional.empty() : Optional.of(SafeApply.duration(confirm));
         if (!force) {
@@ -59,8 +68,14 @@ final class ApplyCommand implements Callable<Integer> {
                 throw new Refused("refusing to apply: " + lockout.get() + ". Nothing was applied; use --force to apply anyway.");
             }
         }
-        String configText = Files.readString(config.file);
+        Optional<String> fastpath = main.dataplanes.fastpathRefusal(c, netns.exec());
+        if (fastpath.isPresent()) throw new Refused(fastpath.get());
+        // Settings around the kernel are read while the rules load: they do not depend on them.
+        CompletableFuture<DataPathChecks.Report> around = aside(() -> DataPathChecks.report(netns.exec(), c));
         Generations g = state.generations();
+        int current = g.current();
+        // Unconfirmed applies stacked on each other all roll back to the last state nobody had to confirm.
+        int previous = g.pending().map(Generations.Pending::previous).orElse(current);
         Dataplane dp = main.dataplanes.forKind(c.backend(), netns.exec());
         NeighbourCheck neighbours = NeighbourCheck.of(dp, plan, g);
         if (!neighbours.drops().isEmpty()) {
@@ -68,29 +83,33 @@ final class ApplyCommand implements Callable<Integer> {
             System.err.println("nflb: warning: applied with --force: the new firewall drops traffic neighbours manage:");
             neighbours.drops().forEach(d -> System.err.println(d.line()));
         }
-        // Unconfirmed applies stacked on each other all roll back to the last state nobody had to confirm.
-        int previous = g.pending().map(Generations.Pending::previous).orElse(g.current());
-        // The neighbours the guard was decided on are the ones the rules are written for.
+        // The neighbours the guard was decided on are the ones the rules are written for. Rendered once: the
+        // generation records the very text the apply sends when it replaces the table.
         Plan written = neighbours.plan();
         String rules = dp.plan(written, false);
+        Optional<String> recorded = current > 0 && backendOf(g, current).equals(dp.name()) ? g.rules(current) : Optional.empty();
+        boolean sameRules = recorded.filter(rules::equals).isPresent() && g.pending().isEmpty();
+        if (!verify && recorded.isPresent()) g.mark(current).ifPresent(m -> dp.assume(recorded.get(), m));
         // Written before the kernel changes: a full or read-only state directory refuses the apply, not half of it.
-        Generations.Staged staged = g.stage(configText, dp.name(), rules);
+        // The same rules again make no generation unless the kernel needed a repair, which then records the current one again.
+        Generations.Staged staged = sameRules ? null : g.stage(read.bytes(), dp.name(), rules);
         Dataplane.Outcome outcome;
         try {
             outcome = dp.apply(written);
         } catch (RuntimeException e) {
-            g.discard(staged);
+            if (staged != null) g.discard(staged);
             throw e;
         }
         // Only an apply that changed something is a generation: a no-op must not push real ones out of the kept few.
-        boolean same = !outcome.changed() && g.sameAsCurrent(dp.name(), rules) && g.pending().isEmpty();
+        boolean same = !outcome.changed() && sameRules;
         int generation;
         if (same) {
-            g.discard(staged);
-            generation = g.current();
+            generation = current;
         } else {
-            generation = g.commit(staged);
+            generation = g.commit(staged != null ? staged : g.stage(read.bytes(), dp.name(), rules));
         }
+        String mark = dp.mark().orElse(null);
+        if (mark != null && !mark.equals(g.mark(generation).orElse(null))) g.setMark(generation, mark);
         // A plain apply settles whatever an earlier --confirm was waiting for: its timer must not undo this one.
         if (!same) g.claimPending(Optional.empty());
         if (verbose && outcome.changed()) System.out.print(outcome.sent());
@@ -100,10 +119,15 @@ final class ApplyCommand implements Callable<Integer> {
         if (!neighbours.opens().isEmpty()) System.out.println("neighbour traffic let through now:");
         neighbours.opens().forEach(o -> System.out.println(o.line()));
         for (String w : neighbours.warnings()) System.err.println("nflb: warning: " + w);
-        dp.enableForwarding(c.services()).forEach(System.out::println);
+        DataPathChecks.Report report;
+        try {
+            report = around.get(Exec.DEFAULT_TIMEOUT.toSeconds(), TimeUnit.SECONDS);
+        } catch (ExecutionException e) {
+            report = null; // enabling forwarding below says what is wrong
+        }
+        if (report == null || !report.forwardingOff().isEmpty()) dp.enableForwarding(c.services()).forEach(System.out::println);
         // Settings nflb does not own but that limit its data path: warn, do not change (BENCHMARKS.md).
-        for (String w : DataPathChecks.sharedBackends(c)) System.err.println("nflb: warning: " + w);
-        for (String w : DataPathChecks.check(netns.exec())) System.err.println("nflb: warning: " + w);
+        if (report != null) for (String w : report.warnings()) System.err.println("nflb: warning: " + w);
         if (c.ha().isPresent()) {
             for (String w : io.nflb.ha.HaChecks.warnings(c, io.nflb.ha.HaChecks.read(netns.exec(), c))) System.err.println("nflb: warning: ha: " + w);
         }
@@ -124,6 +148,29 @@ final class ApplyCommand implements Callable<Integer> {
                     + (previous == 0 ? "none (generation 0)" : "generation " + previous) + " (timer pid " + pid + ")");
         }
         return Main.OK;
+    }
+
+    private static String backendOf(Generations g, int generation) {
+        try {
+            return g.backend(generation);
+        } catch (java.io.IOException e) {
+            return "";
+        }
+    }
+
+    /** Runs {@code work} on a thread of its own (a daemon: it never keeps the command alive). */
+    private static <T> CompletableFuture<T> aside(java.util.function.Supplier<T> work) {
+        CompletableFuture<T> f = new CompletableFuture<>();
+        Thread t = new Thread(() -> {
+            try {
+                f.complete(work.get());
+            } catch (Throwable e) {
+                f.completeExceptionally(e);
+            }
+        }, "nflb-apply-checks");
+        t.setDaemon(true);
+        t.start();
+        return f;
     }
 
     /** The lockout guard said no: a runtime refusal (exit 1), not a usage error. */

@@ -23,4 +23,9 @@ final class ConfigOption {
     static Config load(Path file) throws ConfigException {
         return ConfigLoader.load(file, Dataplanes::refusals);
     }
+
+    /** {@link #load()}, with the bytes it was bound from. */
+    ConfigLoader.Read read() throws ConfigException {
+        return ConfigLoader.read(file, Dataplanes::refusals);
+    }
 }

@@ -1,6 +1,7 @@
 package io.nflb.cli;
 
 import io.nflb.config.ConfigException;
+import io.nflb.dataplane.Dataplane;
 import io.nflb.dataplane.Dataplanes;
 import picocli.CommandLine.Command;
 import picocli.CommandLine;
@@ -58,7 +59,19 @@ public final class Main implements Runnable {
      * quarter off a CLI run's start time (bench/results/startup.md).
      */
     static CommandLine commandLine(Dataplanes dataplanes, String first) {
-        CommandLine cl = new CommandLine(new Main(dataplanes));
+        List<Dataplane> opened = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
+        CommandLine cl = new CommandLine(new Main(dataplanes.recording(opened::add)));
+        // A command ends what its dataplanes keep running; the JVM would, but tests run many commands in one.
+        cl.setExecutionStrategy(parsed -> {
+            try {
+                return new CommandLine.RunLast().execute(parsed);
+            } finally {
+                synchronized (opened) {
+                    opened.forEach(Dataplane::close);
+                    opened.clear();
+                }
+            }
+        });
         boolean versionOnly = "-V".equals(first) || "--version".equals(first);
         Class<?> only = first == null || first.equals("help") ? null : COMMANDS.stream()
                 .filter(c -> names(c).contains(first)).findFirst().orElse(null);

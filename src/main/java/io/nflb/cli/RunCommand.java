@@ -19,6 +19,7 @@ import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Optional;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
@@ -87,6 +88,9 @@ final class RunCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         Config c = config.load();
+        main.dataplanes.fastpathRefusal(c, netns.exec()).ifPresent(why -> {
+            throw new IllegalStateException(why);
+        });
         InetSocketAddress web = listen.equals("off") ? null : parseListen();
         if (sampleEveryMillis < 100) throw new Main.UsageException("--sample-every-ms must be at least 100");
         // Everything that can be refused is refused before the kernel is touched: the pid file, the port, the socket.
@@ -243,6 +247,11 @@ final class RunCommand implements Callable<Integer> {
         } catch (RuntimeException | Error e) {
             daemon.reloadRefused(config.file + " could not be read: " + e);
             throw new Exception("reload refused: " + config.file + " could not be read (" + e + "); the running rules stay");
+        }
+        Optional<String> fastpath = main.dataplanes.fastpathRefusal(next, netns.exec());
+        if (fastpath.isPresent()) {
+            daemon.reloadRefused(fastpath.get());
+            throw new Exception("reload refused: " + fastpath.get() + "; the running rules and checks stay as they were");
         }
         if (!next.ha().equals(daemon.config().ha())) {
             log.warn("ha: the ha section changed; keepalived and conntrackd keep the old one until nflb restarts");

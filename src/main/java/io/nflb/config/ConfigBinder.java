@@ -22,6 +22,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.function.Consumer;
+import org.snakeyaml.engine.v2.nodes.Tag;
 
 /**
  * Binds composed YAML to the model records, mapping by mapping as {@link ConfigSchema} describes them, checking
@@ -34,49 +35,160 @@ final class ConfigBinder {
     private final Problems problems;
     /** Service name -> line where it was first defined. */
     private final Map<String, Integer> serviceLines = new HashMap<>();
-    /** What a service matches -> "service 'web' at line 3", the first one to match it. */
-    private final Map<Catch, String> catchers = new HashMap<>();
+    /** What a service matches -> the first service to match it and the line of its listen. */
+    private final Map<Catch, Caught> catchers = new HashMap<>();
 
     private record Catch(Protocol protocol, Listen listen) {
     }
 
-    /** Each bound service's nodes, for the checks the ha section makes of them. */
+    /**
+     * Each bound service's nodes, for the checks the ha section makes of them. Streamed services keep theirs only
+     * when the root names {@code ha} before them, so a long file without a pair need not hold its trees.
+     */
     private final Map<String, HaBinder.ServiceNodes> serviceNodes = new HashMap<>();
+    private boolean keepServiceNodes = true;
+
+    private record Caught(String service, int line) {
+    }
+
+    /** One backend of a service, for the duplicate check of a long list. */
+    private record Endpoint(IpAddress address, int port) {
+    }
 
     /** The config's backend, known before its services are bound: some schedulers need one. */
     private BackendKind backendKind = BackendKind.AUTO;
 
-    /** Where each service ("web") and backend ("web 10.0.0.2:80") was written, for refusals found after binding. */
-    private final Map<String, YamlNode> places = new HashMap<>();
+    /** The services as bound, for refusals found after binding. */
+    private List<Service> boundServices = List.of();
+
+    /** Services bound as the composer handed them over ({@link #stream}), and the sequence that stands for them. */
+    private Tree streamedPlaceholder;
+    private List<Service> streamed;
+    /** The backend kind the streamed services were bound with; null before the first. */
+    private BackendKind streamedWith;
+    private boolean rebind;
+    private int streamMark;
 
     ConfigBinder(Problems problems) {
         this.problems = problems;
     }
 
-    /** Reports {@code r} at the backend or service it names (1:1 when it names neither). */
-    void place(io.nflb.model.Refusal r) {
-        String key = r.service().orElse("") + r.endpoint().map(e -> " " + e).orElse("");
-        YamlNode at = places.get(key);
-        if (at == null) at = places.get(r.service().orElse(""));
+    /**
+     * Binds each service as the fast composer finishes it, so its subtree need not be kept. The services depend on
+     * one key of the root, {@code backend}, which a config writes first: when it comes after them instead, binding
+     * must start over from a whole tree ({@link #mustRebind}).
+     */
+    FastYaml.Stream stream() {
+        streamMark = problems.mark();
+        return new FastYaml.Stream() {
+            @Override
+            public void start(Tree[] rootBefore) {
+                backendKind = BackendKind.AUTO;
+                keepServiceNodes = false;
+                for (int i = 0; i + 1 < rootBefore.length; i += 2) {
+                    if (rootBefore[i].kind == Tree.Kind.SCALAR && rootBefore[i].value.equals("ha")) keepServiceNodes = true;
+                }
+                for (int i = 0; i + 1 < rootBefore.length; i += 2) {
+                    if (rootBefore[i].kind == Tree.Kind.SCALAR && rootBefore[i].value.equals("backend")) {
+                        // As the root's binding will read it: the first such key, a keyword, or else auto.
+                        Tree v = rootBefore[i + 1];
+                        if (v.kind == Tree.Kind.SCALAR && (v.tag.equals(Tag.STR) || v.tag.equals(Tag.INT))) {
+                            for (BackendKind k : BackendKind.values()) if (k.keyword().equals(v.value)) backendKind = k;
+                        }
+                        break;
+                    }
+                }
+                streamedWith = backendKind;
+                streamed = new ArrayList<>();
+            }
+
+            @Override
+            public void item(Tree item) {
+                service(new YamlNode(item, problems)).ifPresent(streamed::add);
+            }
+
+            @Override
+            public void placeholder(Tree sequence) {
+                streamedPlaceholder = sequence;
+            }
+        };
+    }
+
+    /** The services were streamed before the root's {@code backend} key said how to bind them: bind again, whole. */
+    boolean mustRebind() {
+        return rebind;
+    }
+
+    /**
+     * Reports {@code r} at the backend or service it names (1:1 when it names neither), found in {@code root}, the
+     * whole document as composed.
+     */
+    void place(io.nflb.model.Refusal r, Tree root) {
+        Optional<Tree> item = r.service().flatMap(name -> serviceItem(root, name));
+        YamlNode at = item.flatMap(i -> value(i, "name")).map(n -> new YamlNode(n, problems)).orElse(null);
+        if (at != null && r.endpoint().isPresent()) at = backendNode(item.get(), r.service().get(), r.endpoint().get()).orElse(at);
         if (at != null) at.error(r.message());
         else problems.add(1, 1, r.message());
     }
 
+    /**
+     * Where the backend {@code endpoint} of service {@code service} is written. Refusals come only for a config
+     * bound without a mistake, so its i-th backend is the i-th item of its list.
+     */
+    private Optional<YamlNode> backendNode(Tree item, String service, String endpoint) {
+        Optional<Tree> list = value(item, "backends").filter(l -> l.kind == Tree.Kind.SEQUENCE);
+        for (Service s : boundServices) {
+            if (!s.name().equals(service)) continue;
+            for (int i = 0; i < s.backends().size(); i++) {
+                if (s.backends().get(i).endpoint().equals(endpoint) && list.isPresent() && i < list.get().items.length) {
+                    return Optional.of(new YamlNode(list.get().items[i], problems));
+                }
+            }
+            break;
+        }
+        return Optional.empty();
+    }
+
+    private static Optional<Tree> serviceItem(Tree root, String name) {
+        Optional<Tree> services = value(root, "services").filter(l -> l.kind == Tree.Kind.SEQUENCE);
+        if (services.isEmpty()) return Optional.empty();
+        for (Tree item : services.get().items) {
+            if (value(item, "name").filter(n -> n.kind == Tree.Kind.SCALAR && n.value.equals(name)).isPresent()) return Optional.of(item);
+        }
+        return Optional.empty();
+    }
+
+    /** The value of {@code key} in a mapping as composed (its first one). */
+    private static Optional<Tree> value(Tree mapping, String key) {
+        if (mapping.kind != Tree.Kind.MAPPING) return Optional.empty();
+        for (int i = 0; i < mapping.items.length; i += 2) {
+            Tree k = mapping.items[i];
+            if (k.kind == Tree.Kind.SCALAR && k.value.equals(key)) return Optional.of(mapping.items[i + 1]);
+        }
+        return Optional.empty();
+    }
+
     Optional<Config> config(YamlNode root) {
         return root.mapping(ConfigSchema.ROOT).flatMap(m -> {
-            int mark = problems.mark();
+            // Streamed services were bound, and their mistakes reported, before the root.
+            int mark = streamedPlaceholder != null ? streamMark : problems.mark();
             Optional<BackendKind> backend = m.orDefault("backend",
                     n -> n.keyword("backend", List.of(BackendKind.values()), BackendKind::keyword));
             backendKind = backend.orElse(BackendKind.AUTO);
+            if (streamedWith != null && streamedWith != backendKind) rebind = true;
             Optional<List<Service>> services = m.require("services", this::services);
             Optional<Firewall> firewall = m.optional("firewall", new FirewallBinder(problems)::firewall);
             Optional<DaemonSettings> daemon = m.optional("daemon", DaemonSettings.DEFAULTS, this::daemon);
+            // An ha section after streamed services that kept no nodes: bind again from the whole tree, which keeps them.
+            if (m.get("ha").isPresent() && !keepServiceNodes) rebind = true;
             HaBinder haBinder = new HaBinder(problems);
             Optional<Ha> ha = m.optional("ha", haBinder::ha);
-            if (ha.isPresent() && problems.mark() == mark) {
+            if (ha.isPresent() && problems.mark() == mark && !rebind) {
                 haBinder.check(ha.get(), backend.get(), services.get(), serviceNodes);
             }
-            return problems.buildIfNoneSince(mark, () -> new Config(backend.get(), services.get(), firewall, daemon.get(), ha));
+            Optional<Boolean> fastpath = m.orDefault("fastpath", YamlNode::bool);
+            return problems.buildIfNoneSince(mark, () -> new Config(backend.get(), services.get(), firewall, daemon.get(), ha,
+                    fastpath.get()));
         });
     }
 
@@ -93,9 +205,14 @@ final class ConfigBinder {
     }
 
     private Optional<List<Service>> services(YamlNode node) {
+        if (node.tree() == streamedPlaceholder) {
+            boundServices = streamed == null ? new ArrayList<>() : streamed;
+            return Optional.of(boundServices);
+        }
         return node.sequence().map(items -> {
-            List<Service> services = new ArrayList<>();
+            List<Service> services = new ArrayList<>(items.size());
             for (YamlNode item : items) service(item).ifPresent(services::add);
+            boundServices = services;
             return services;
         });
     }
@@ -104,7 +221,6 @@ final class ConfigBinder {
         return node.mapping(ConfigSchema.SERVICE).flatMap(m -> {
             int mark = problems.mark();
             Optional<String> name = m.require("name", this::serviceName);
-            name.ifPresent(n -> places.putIfAbsent(n, m.get("name").orElseThrow()));
             Optional<Protocol> protocol = m.orDefault("protocol",
                     n -> n.keyword("protocol", List.of(Protocol.values()), Protocol::keyword));
             Optional<Listen> listen = m.require("listen", this::listen);
@@ -128,14 +244,14 @@ final class ConfigBinder {
             Optional<HealthCheck> health = m.optional("health", HealthCheck.NONE, n -> health(n, HealthCheck.NONE));
             // A backend's health: keys override the service's; when the service's is wrong, the defaults'.
             HealthCheck inherited = health.orElse(HealthCheck.NONE);
-            List<Backend> backends = m.require("backends", n -> backends(n, listen, inherited, name.orElse(""))).orElse(List.of());
+            List<Backend> backends = m.require("backends", n -> backends(n, listen, inherited)).orElse(List.of());
             Optional<Integer> tableSize = m.optional("maglev", 0, n -> maglev(n, scheduler, backends));
             Optional<Limits> limits = m.optional("limits", FirewallBinder::limits);
             Optional<Service> service = problems.buildIfNoneSince(mark, () -> new Service(name.get(), protocol.get(),
                     listen.get(), scheduler.get(), snat.get(), backends, affinity, tableSize.get(), health.get(), limits));
             service.ifPresent(s -> {
                 checkCatch(s, m.get("listen").orElseThrow());
-                serviceNodes.put(s.name(), new HaBinder.ServiceNodes(m, backendItems(m)));
+                if (keepServiceNodes) serviceNodes.put(s.name(), new HaBinder.ServiceNodes(m, backendItems(m)));
             });
             return service;
         });
@@ -173,25 +289,36 @@ final class ConfigBinder {
     }
 
     /** {@code listen} is empty when it was wrong; backends without a port of their own are then skipped. */
-    private Optional<List<Backend>> backends(YamlNode node, Optional<Listen> listen, HealthCheck inherited, String service) {
+    private Optional<List<Backend>> backends(YamlNode node, Optional<Listen> listen, HealthCheck inherited) {
         return node.sequence().flatMap(items -> {
             if (items.isEmpty()) {
                 node.error("expected at least one backend, found an empty list");
                 return Optional.empty();
             }
-            List<Backend> backends = new ArrayList<>();
-            Map<String, Integer> endpointLines = new HashMap<>();
+            List<Backend> backends = new ArrayList<>(items.size());
+            List<YamlNode> written = new ArrayList<>(items.size());
+            // Duplicates: a few backends are compared pairwise, a long list through a map.
+            Map<Endpoint, Integer> seen = items.size() > 16 ? new HashMap<>() : null;
             // One service is one address family: the listen address sets it, or else the first backend.
             Optional<IpAddress> listenAddress = listen.flatMap(Listen::address);
             IpAddress.Family family = listenAddress.map(IpAddress::family).orElse(null);
             String familySource = listenAddress.map(a -> "listen address " + a).orElse(null);
+            Optional<Integer> listenPort = listen.map(Listen::port);
             for (YamlNode item : items) {
-                Optional<Backend> bound = backend(item, listen.map(Listen::port), inherited);
+                Optional<Backend> bound = backend(item, listenPort, inherited);
                 if (bound.isEmpty()) continue;
                 Backend b = bound.get();
-                places.putIfAbsent(service + " " + b.endpoint(), item);
-                Integer first = endpointLines.putIfAbsent(b.endpoint(), item.line());
-                if (first != null) item.error("duplicate backend " + b.endpoint() + "; first at line " + first);
+                int first = -1;
+                if (seen != null) {
+                    Integer f = seen.putIfAbsent(new Endpoint(b.address(), b.port()), backends.size());
+                    if (f != null) first = f;
+                } else {
+                    for (int j = 0; j < backends.size() && first < 0; j++) {
+                        Backend o = backends.get(j);
+                        if (o.port() == b.port() && o.address().equals(b.address())) first = j;
+                    }
+                }
+                if (first >= 0) item.error("duplicate backend " + b.endpoint() + "; first at line " + written.get(first).line());
                 if (family == null) {
                     family = b.address().family();
                     familySource = "backend " + b.address() + " at line " + item.line();
@@ -200,6 +327,7 @@ final class ConfigBinder {
                             + familySource + " is " + familyName(family) + "; a service uses one address family");
                 }
                 backends.add(b);
+                written.add(item);
             }
             return Optional.of(backends);
         });
@@ -313,9 +441,10 @@ final class ConfigBinder {
 
     /** Two services matching the same packets: the second would never see any. */
     private void checkCatch(Service service, YamlNode listenNode) {
-        String first = catchers.putIfAbsent(new Catch(service.protocol(), service.listen()),
-                "service '" + service.name() + "' at line " + listenNode.line());
-        if (first == null) return;
+        Caught caught = catchers.putIfAbsent(new Catch(service.protocol(), service.listen()),
+                new Caught(service.name(), listenNode.line()));
+        if (caught == null) return;
+        String first = "service '" + caught.service() + "' at line " + caught.line();
         Listen l = service.listen();
         String traffic = service.protocol().keyword() + " port " + l.port()
                 + l.address().map(a -> " to " + a).orElse("") + l.iface().map(i -> " on " + i).orElse("");

@@ -13,6 +13,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
 import java.util.function.Function;
+import java.util.function.Supplier;
 import io.nflb.model.Refusal;
 import org.snakeyaml.engine.v2.api.LoadSettings;
 import org.snakeyaml.engine.v2.api.lowlevel.Compose;
@@ -42,21 +43,24 @@ public final class ConfigLoader {
      * names, like any other mistake.
      */
     public static Config load(Path file, Function<Config, List<Refusal>> refusals) throws ConfigException {
+        return read(file, refusals).config();
+    }
+
+    /** A config and the very bytes it was bound from (what a generation records). */
+    public record Read(Config config, byte[] bytes) {
+    }
+
+    /** {@link #load(Path, Function)}, keeping the file's bytes. */
+    public static Read read(Path file, Function<Config, List<Refusal>> refusals) throws ConfigException {
         String name = file.toString();
-        String text;
+        byte[] bytes;
         try {
             if (Files.isDirectory(file)) throw wholeFile(name, "cannot read file: it is a directory");
             if (Files.size(file) > MAX_BYTES) throw wholeFile(name, "file is larger than " + MAX_BYTES / (1024 * 1024) + " MiB");
             // Bounded before reading: a config replaced by something huge must not fill the daemon's memory.
-            byte[] bytes;
             try (java.io.InputStream in = Files.newInputStream(file)) {
                 bytes = in.readNBytes(MAX_BYTES + 1);
             }
-            if (bytes.length > MAX_BYTES) throw wholeFile(name, "file is larger than " + MAX_BYTES / (1024 * 1024) + " MiB");
-            // Strict decoding: a replacement character would otherwise end up in a name or address message.
-            text = StandardCharsets.UTF_8.newDecoder().decode(ByteBuffer.wrap(bytes)).toString();
-        } catch (CharacterCodingException e) {
-            throw wholeFile(name, "file is not valid UTF-8");
         } catch (NoSuchFileException e) {
             throw wholeFile(name, "cannot read file: no such file");
         } catch (AccessDeniedException e) {
@@ -64,7 +68,18 @@ public final class ConfigLoader {
         } catch (IOException e) {
             throw wholeFile(name, "cannot read file: " + e.getMessage());
         }
-        return parse(name, text, refusals);
+        if (bytes.length > MAX_BYTES) throw wholeFile(name, "file is larger than " + MAX_BYTES / (1024 * 1024) + " MiB");
+        // An ASCII file is its own text: no decoding, no String and char[] copies of megabytes. Anything else is
+        // decoded strictly: a replacement character would otherwise end up in a name or address message.
+        String text = null;
+        if (!ascii(bytes)) {
+            try {
+                text = StandardCharsets.UTF_8.newDecoder().decode(ByteBuffer.wrap(bytes)).toString();
+            } catch (CharacterCodingException e) {
+                throw wholeFile(name, "file is not valid UTF-8");
+            }
+        }
+        return new Read(parse(name, bytes, text, refusals), bytes);
     }
 
     /** Anchors used as collections: enough to share a health check among services, too few to bomb. */
@@ -85,32 +100,65 @@ public final class ConfigLoader {
     }
 
     public static Config parse(String fileName, String yamlText, Function<Config, List<Refusal>> refusals) throws ConfigException {
+        return parse(fileName, FastYaml.utf8(yamlText), yamlText, refusals);
+    }
+
+    /** The same without the fast path: SnakeYAML composes, the tree is bound whole (tests compare the two). */
+    static Config parseWithSnakeYaml(String fileName, String yamlText, Function<Config, List<Refusal>> refusals) throws ConfigException {
+        return parse(fileName, null, yamlText, refusals);
+    }
+
+    /**
+     * {@code bytes}: the text as UTF-8 for the fast path, or null; {@code text}: the same as a String, or null
+     * when {@code bytes} are ASCII (made only if SnakeYAML must read them).
+     */
+    private static Config parse(String fileName, byte[] bytes, String text, Function<Config, List<Refusal>> refusals)
+            throws ConfigException {
         Problems problems = new Problems(fileName);
-        checkLines(yamlText, problems);
+        if (text != null) checkLines(text, problems);
+        else checkLines(bytes, problems);
         problems.throwIfAny();
-        Optional<Node> root = compose(fileName, yamlText, problems);
-        problems.throwIfAny();
-        if (root.isEmpty()) {
-            problems.add(1, 1, "file is empty; expected a mapping with key 'services'");
-            problems.throwIfAny();
-        }
-        if (expandedSize(root.get(), new java.util.IdentityHashMap<>(), 0) > MAX_EXPANDED_NODES) {
-            problems.add(1, 1, "invalid yaml: the document expands to more than " + MAX_EXPANDED_NODES + " nodes through its aliases");
-            problems.throwIfAny();
-        }
+        // The fast path binds services as it composes them; when it declines, whatever it bound is dropped.
         ConfigBinder binder = new ConfigBinder(problems);
-        Optional<Config> config;
+        Tree root = bytes == null ? null : FastYaml.compose(bytes, bytes.length, binder.stream());
+        Supplier<Tree> whole = () -> FastYaml.compose(bytes, bytes.length);
+        if (root == null) {
+            problems = new Problems(fileName);
+            binder = new ConfigBinder(problems);
+            root = compose(fileName, text != null ? text : new String(bytes, StandardCharsets.ISO_8859_1), problems);
+            problems.throwIfAny();
+            Tree composed = root;
+            whole = () -> composed;
+        }
+        Optional<Config> config = bind(binder, root, problems);
+        if (binder.mustRebind()) {
+            problems = new Problems(fileName);
+            binder = new ConfigBinder(problems);
+            config = bind(binder, whole.get(), problems);
+        }
+        problems.throwIfAny();
+        Config bound = config.orElseThrow(() -> new IllegalStateException("config not bound, yet no error reported"));
+        List<Refusal> refused = refusals.apply(bound);
+        if (!refused.isEmpty()) {
+            Tree document = whole.get();
+            for (Refusal r : refused) binder.place(r, document);
+        }
+        problems.throwIfAny();
+        return bound;
+    }
+
+    private static Optional<Config> bind(ConfigBinder binder, Tree root, Problems problems) throws ConfigException {
         try {
-            config = binder.config(new YamlNode(root.get(), problems));
+            return binder.config(new YamlNode(root, problems));
         } catch (StackOverflowError e) {
             problems.add(1, 1, "invalid yaml: nested too deeply");
             throw problems.exception();
         }
-        problems.throwIfAny();
-        Config bound = config.orElseThrow(() -> new IllegalStateException("config not bound, yet no error reported"));
-        for (Refusal r : refusals.apply(bound)) binder.place(r);
-        problems.throwIfAny();
-        return bound;
+    }
+
+    private static boolean ascii(byte[] bytes) {
+        for (byte b : bytes) if (b < 0) return false;
+        return true;
     }
 
     /** Line lengths, before the parser sees anything: a scalar of megabytes is refused at its line. */
@@ -119,6 +167,22 @@ public final class ConfigLoader {
         int start = 0;
         for (int i = 0; i <= text.length(); i++) {
             if (i == text.length() || text.charAt(i) == '\n') {
+                if (i - start > MAX_LINE) {
+                    problems.add(line, MAX_LINE + 1, "line is " + (i - start) + " characters long; at most " + MAX_LINE);
+                    return;
+                }
+                line++;
+                start = i + 1;
+            }
+        }
+    }
+
+    /** The same for ASCII bytes, where a byte is a character. */
+    private static void checkLines(byte[] text, Problems problems) {
+        int line = 1;
+        int start = 0;
+        for (int i = 0; i <= text.length; i++) {
+            if (i == text.length || text[i] == '\n') {
                 if (i - start > MAX_LINE) {
                     problems.add(line, MAX_LINE + 1, "line is " + (i - start) + " characters long; at most " + MAX_LINE);
                     return;
@@ -151,15 +215,22 @@ public final class ConfigLoader {
         return n;
     }
 
-    /** Syntax errors stop the YAML parser, so there is at most one of them. */
-    private static Optional<Node> compose(String fileName, String text, Problems problems) {
-        // The core schema makes ~, null and an empty value nulls and true/false booleans, so they are
-        // reported as such; yes/no/on/off stay strings (YAML 1.2).
-        // 10,000 services of 10 backends is about 4 MB of YAML, past the library's default limit of 3 MB.
-        LoadSettings settings = LoadSettings.builder().setLabel(fileName).setSchema(new CoreSchema())
-                .setCodePointLimit(MAX_CODE_POINTS).setMaxAliasesForCollections(MAX_ALIASES).build();
+    /**
+     * SnakeYAML's composition, for whatever the fast path declines; null with the error in {@code problems}.
+     * Syntax errors stop the YAML parser, so there is at most one of them.
+     */
+    private static Tree compose(String fileName, String text, Problems problems) {
         try {
-            return new Compose(settings).composeString(text);
+            Optional<Node> root = snakeYaml(fileName, text);
+            if (root.isEmpty()) {
+                problems.add(1, 1, "file is empty; expected a mapping with key 'services'");
+                return null;
+            }
+            if (expandedSize(root.get(), new java.util.IdentityHashMap<>(), 0) > MAX_EXPANDED_NODES) {
+                problems.add(1, 1, "invalid yaml: the document expands to more than " + MAX_EXPANDED_NODES + " nodes through its aliases");
+                return null;
+            }
+            return Tree.of(root.get());
         } catch (StackOverflowError e) {
             problems.add(1, 1, "invalid yaml: nested too deeply");
         } catch (MarkedYamlEngineException e) {
@@ -175,7 +246,17 @@ public final class ConfigLoader {
             String message = oneLine(String.valueOf(e.getMessage()));
             problems.add(1, 1, "invalid yaml: " + message.substring(0, 1).toLowerCase(Locale.ROOT) + message.substring(1));
         }
-        return Optional.empty();
+        return null;
+    }
+
+    /** SnakeYAML's composition of {@code text}, as the loader runs it; throws its errors. */
+    static Optional<Node> snakeYaml(String fileName, String text) {
+        // The core schema makes ~, null and an empty value nulls and true/false booleans, so they are
+        // reported as such; yes/no/on/off stay strings (YAML 1.2).
+        // 10,000 services of 10 backends is about 4 MB of YAML, past the library's default limit of 3 MB.
+        LoadSettings settings = LoadSettings.builder().setLabel(fileName).setSchema(new CoreSchema())
+                .setCodePointLimit(MAX_CODE_POINTS).setMaxAliasesForCollections(MAX_ALIASES).build();
+        return new Compose(settings).composeString(text);
     }
 
     private static String oneLine(String message) {

@@ -286,6 +286,9 @@ public final class ConfigSchema {
                     + " its services need.")
             .key("daemon", DAEMON, OPTIONAL, "How nflb run paces its syncs and repairs; the defaults suit most routers.")
             .key("ha", HA, OPTIONAL, "Two routers, no single point of failure: this router's part in the pair.")
+            .key("fastpath", BOOL, byDefault(false), "Let established connections skip the netfilter hooks through a"
+                    + " flowtable. Needs a kernel with flowtables (nf_flow_table); apply and run refuse it where there are"
+                    + " none, and nflb does not render flowtables yet, so for now they refuse it everywhere.")
             .build();
 
     /** RFC 3986's IPv6address: eight groups, or fewer around one "::", the last two perhaps a dotted quad. */

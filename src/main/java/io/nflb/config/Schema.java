@@ -109,7 +109,8 @@ public final class Schema {
 
         /** The key named {@code key}; a binder asking for any other has a bug, not the user's file. */
         public Key key(String key) {
-            for (Key k : keys) {
+            for (int i = 0; i < keys.size(); i++) {
+                Key k = keys.get(i);
                 if (k.name().equals(key)) return k;
             }
             throw new IllegalArgumentException("the schema of '" + name + "' has no key '" + key + "'");

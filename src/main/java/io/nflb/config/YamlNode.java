@@ -10,10 +10,7 @@ import java.util.function.Function;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
-import org.snakeyaml.engine.v2.nodes.MappingNode;
 import org.snakeyaml.engine.v2.nodes.Node;
-import org.snakeyaml.engine.v2.nodes.ScalarNode;
-import org.snakeyaml.engine.v2.nodes.SequenceNode;
 import org.snakeyaml.engine.v2.nodes.Tag;
 
 /**
@@ -38,28 +35,38 @@ final class YamlNode {
     /** No name, path or argument in nflb.yaml is longer. */
     static final int MAX_SCALAR = 4096;
 
-    private final Node node;
+    private final Tree node;
     private final Problems problems;
     /** The key whose value this is, when it is one: its type in the schema gives ranges. */
     private final Schema.Key key;
 
-    YamlNode(Node node, Problems problems) {
+    YamlNode(Tree node, Problems problems) {
         this(node, problems, null);
     }
 
-    YamlNode(Node node, Problems problems, Schema.Key key) {
+    YamlNode(Tree node, Problems problems, Schema.Key key) {
         this.node = node;
         this.problems = problems;
         this.key = key;
     }
 
+    /** A node SnakeYAML composed. */
+    YamlNode(Node node, Problems problems) {
+        this(Tree.of(node), problems, null);
+    }
+
     /** 1-based, for messages that point back at an earlier node ("first defined at line 3"). */
     int line() {
-        return node.getStartMark().map(m -> m.getLine() + 1).orElse(1);
+        return node.line + 1;
     }
 
     void error(String message) {
-        problems.add(node.getStartMark(), message);
+        problems.add(node.line + 1, node.column + 1, message);
+    }
+
+    /** The composed node itself. */
+    Tree tree() {
+        return node;
     }
 
     /** A mapping with the keys of {@code spec}, whose name heads its "missing key" errors. */
@@ -69,21 +76,22 @@ final class YamlNode {
 
     /** A mapping with the keys of {@code spec}; {@code label} names it in "missing key" errors. */
     Optional<YamlMap> mapping(String label, Schema.MapSpec spec) {
-        if (!(node instanceof MappingNode mapping)) return expected("a mapping");
-        return Optional.of(new YamlMap(this, mapping, label, spec, problems));
+        if (node.kind != Tree.Kind.MAPPING) return expected("a mapping");
+        return Optional.of(new YamlMap(this, label, spec, problems));
     }
 
     Optional<List<YamlNode>> sequence() {
-        if (!(node instanceof SequenceNode sequence)) return expected("a sequence");
-        List<YamlNode> items = new ArrayList<>();
-        for (Node item : sequence.getValue()) items.add(new YamlNode(item, problems));
-        return Optional.of(items);
+        if (node.kind != Tree.Kind.SEQUENCE) return expected("a sequence");
+        Tree[] items = node.items;
+        List<YamlNode> out = new ArrayList<>(items.length);
+        for (Tree item : items) out.add(new YamlNode(item, problems));
+        return Optional.of(out);
     }
 
     /** Plain integers are taken as written too: a service or interface may be named 80 or 1. */
     Optional<String> string() {
         if (!isScalar(Tag.STR) && !isScalar(Tag.INT)) return expected("a string");
-        String value = ((ScalarNode) node).getValue();
+        String value = node.value;
         if (value.length() > MAX_SCALAR) {
             error("a value of " + value.length() + " characters; at most " + MAX_SCALAR);
             return Optional.empty();
@@ -93,7 +101,7 @@ final class YamlNode {
 
     Optional<Boolean> bool() {
         if (!isScalar(Tag.BOOL)) return expected("true or false");
-        return Optional.of(Boolean.parseBoolean(((ScalarNode) node).getValue().toLowerCase(java.util.Locale.ROOT)));
+        return Optional.of(Boolean.parseBoolean(node.value.toLowerCase(java.util.Locale.ROOT)));
     }
 
     /** An integer in the range the schema gives this node's key, which heads the out-of-range message. */
@@ -107,7 +115,9 @@ final class YamlNode {
     /** An integer in {@code min..max}; {@code name} (the key) heads the out-of-range message. */
     Optional<Integer> integer(String name, int min, int max) {
         if (!isScalar(Tag.INT)) return expected("an integer");
-        String text = ((ScalarNode) node).getValue();
+        String text = node.value;
+        int small = smallDecimal(text);
+        if (small >= 0 && small >= min && small <= max) return Optional.of(small);
         Optional<BigInteger> value = parseInteger(text);
         if (value.isEmpty()) return expected("an integer");
         BigInteger v = value.get();
@@ -122,9 +132,10 @@ final class YamlNode {
     <E> Optional<E> keyword(String name, List<E> values, Function<E, String> keyword) {
         Optional<String> text = string();
         if (text.isEmpty()) return Optional.empty();
+        for (int i = 0; i < values.size(); i++) {
+            if (keyword.apply(values.get(i)).equals(text.get())) return Optional.of(values.get(i));
+        }
         List<String> spellings = values.stream().map(keyword).toList();
-        int index = spellings.indexOf(text.get());
-        if (index >= 0) return Optional.of(values.get(index));
         String allowed = "expected one of: " + Suggest.list(spellings);
         error("unknown " + name + " '" + text.get() + "'; " + Suggest.closest(text.get(), spellings)
                 .map(s -> "did you mean '" + s + "'? (" + allowed + ")")
@@ -167,7 +178,7 @@ final class YamlNode {
     Optional<Duration> duration(String name, Duration min, Duration max) {
         return duration().filter(d -> {
             if (d.compareTo(min) >= 0 && d.compareTo(max) <= 0) return true;
-            error(name + " " + ((ScalarNode) node).getValue() + " is out of range; expected " + text(min) + ".." + text(max));
+            error(name + " " + node.value + " is out of range; expected " + text(min) + ".." + text(max));
             return false;
         });
     }
@@ -196,6 +207,19 @@ final class YamlNode {
         return lastUnit < 0 ? Optional.empty() : Optional.of(total);
     }
 
+    /** The value of up to 9 decimal digits, as nearly every integer in a config is written; else -1. */
+    private static int smallDecimal(String text) {
+        int len = text.length();
+        if (len == 0 || len > 9) return -1;
+        int v = 0;
+        for (int i = 0; i < len; i++) {
+            char c = text.charAt(i);
+            if (c < '0' || c > '9') return -1;
+            v = v * 10 + (c - '0');
+        }
+        return v;
+    }
+
     private static Optional<BigInteger> parseInteger(String text) {
         if (DECIMAL.matcher(text).matches()) return Optional.of(new BigInteger(text.startsWith("+") ? text.substring(1) : text));
         try {
@@ -208,7 +232,7 @@ final class YamlNode {
     }
 
     private boolean isScalar(Tag tag) {
-        return node instanceof ScalarNode && node.getTag().equals(tag);
+        return node.kind == Tree.Kind.SCALAR && node.tag.equals(tag);
     }
 
     private <T> Optional<T> expected(String what) {
@@ -218,9 +242,9 @@ final class YamlNode {
 
     /** What the user wrote, in the words of the error messages. */
     String found() {
-        if (node instanceof MappingNode) return "a mapping";
-        if (node instanceof SequenceNode) return "a sequence";
-        Tag tag = node.getTag();
+        if (node.kind == Tree.Kind.MAPPING) return "a mapping";
+        if (node.kind == Tree.Kind.SEQUENCE) return "a sequence";
+        Tag tag = node.tag;
         if (tag.equals(Tag.STR)) return "a string";
         if (tag.equals(Tag.INT)) return "an integer";
         if (tag.equals(Tag.FLOAT)) return "a float";

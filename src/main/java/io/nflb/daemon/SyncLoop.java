@@ -58,6 +58,17 @@ final class SyncLoop implements AutoCloseable {
     private int failures;
     private long nextVerify;
     private boolean stopped;
+    /** A read-back runs on a thread of its own; what it read waits here for its check on this loop's thread. */
+    private boolean reading;
+    private Read read;
+    /** Read-backs in a row that syncs made stale; past {@link #MAX_STALE_READS} the next one runs on this thread. */
+    private int staleReads;
+
+    /** What a read-back thread hands over: what it read (empty: the dataplane reads within verify), or why not. */
+    private record Read(java.util.Optional<io.nflb.dataplane.Dataplane.ReadBack> read, Throwable failure, long start) {
+    }
+
+    static final int MAX_STALE_READS = 3;
 
     SyncLoop(Reconciler reconciler, Supplier<DaemonSettings> settings, Listener listener) {
         this.reconciler = reconciler;
@@ -133,6 +144,7 @@ final class SyncLoop implements AutoCloseable {
             Job job = null;
             boolean sync = false;
             boolean verify = false;
+            Read check = null;
             lock.lock();
             try {
                 while (true) {
@@ -149,7 +161,13 @@ final class SyncLoop implements AutoCloseable {
                         wanted = false;
                         break;
                     }
-                    if (nextVerify <= now) {
+                    if (read != null) {
+                        // Checked only while no sync is due: a change never waits for more than this check.
+                        check = read;
+                        read = null;
+                        break;
+                    }
+                    if (nextVerify <= now && !reading) {
                         verify = true;
                         break;
                     }
@@ -164,6 +182,7 @@ final class SyncLoop implements AutoCloseable {
             try {
                 if (job != null) job.run().run();
                 else if (sync) runSync();
+                else if (check != null) runCheck(check);
                 else if (verify) runVerify();
             } catch (Throwable t) {
                 listener.failed(job != null ? "reload" : sync ? "sync" : "read-back", t);
@@ -202,6 +221,11 @@ final class SyncLoop implements AutoCloseable {
         }
     }
 
+    /**
+     * Starts a read-back of the kernel on a thread of its own, so the syncs of changes that arrive meanwhile wait
+     * for nothing; its check then runs here. After {@link #MAX_STALE_READS} read-backs in a row that syncs made
+     * stale, one reads on this thread (while nothing is pending), so the rules are verified even under steady churn.
+     */
     private void runVerify() {
         nextVerify = System.nanoTime() + settings.get().resyncInterval().toNanos();
         if (reconciler.pending()) {
@@ -209,11 +233,59 @@ final class SyncLoop implements AutoCloseable {
             return;
         }
         long start = System.nanoTime();
+        if (staleReads >= MAX_STALE_READS) {
+            staleReads = 0;
+            try {
+                listener.verified(reconciler.verify(), System.nanoTime() - start);
+            } catch (RuntimeException e) {
+                failed(e, start);
+            }
+            return;
+        }
+        lock.lock();
         try {
-            Reconciler.Synced s = reconciler.verify();
-            listener.verified(s, System.nanoTime() - start);
+            reading = true;
+        } finally {
+            lock.unlock();
+        }
+        Thread reader = new Thread(() -> {
+            Read done;
+            try {
+                done = new Read(reconciler.readBack(), null, start);
+            } catch (Throwable t) {
+                done = new Read(java.util.Optional.empty(), t, start);
+            }
+            lock.lock();
+            try {
+                reading = false;
+                read = done;
+                wake.signalAll();
+            } finally {
+                lock.unlock();
+            }
+        }, "nflb-read-back");
+        reader.setDaemon(true);
+        reader.start();
+    }
+
+    /** Checks a finished read-back against the plan and repairs what someone else changed. */
+    private void runCheck(Read r) {
+        if (r.failure() != null) {
+            if (r.failure() instanceof RuntimeException e) failed(e, r.start());
+            else listener.failed("read-back", r.failure());
+            return;
+        }
+        try {
+            java.util.Optional<Reconciler.Synced> s = reconciler.verify(r.read().orElse(null));
+            if (s.isEmpty()) {
+                staleReads++;
+                nextVerify = System.nanoTime(); // read again at the next quiet moment
+                return;
+            }
+            staleReads = 0;
+            listener.verified(s.get(), System.nanoTime() - r.start());
         } catch (RuntimeException e) {
-            failed(e, start);
+            failed(e, r.start());
         }
     }
 

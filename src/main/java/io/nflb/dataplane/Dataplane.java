@@ -6,6 +6,7 @@ import io.nflb.plan.Neighbourhood;
 import io.nflb.plan.Plan;
 
 import java.util.List;
+import java.util.Optional;
 
 /**
  * One rule language (iptables or nftables) seen from above: what nflb would load, loading it, removing it,
@@ -25,11 +26,49 @@ public interface Dataplane {
     Outcome apply(Plan plan);
 
     /**
+     * A mark of what this dataplane last wrote or read back, which a later process can check against the kernel
+     * for the price of reading one value (nftables: the generation token in set gen); empty when it has none.
+     */
+    default Optional<String> mark() {
+        return Optional.empty();
+    }
+
+    /**
+     * Tells a fresh dataplane what an earlier one left: {@code rules}, as {@link #plan} gave them (not live), written
+     * with {@link #mark} {@code mark}. The next {@link #apply} trusts the kernel to hold them while it still shows
+     * that mark, and sends only the difference, instead of reading all of nflb's rules back. Without a mark of its
+     * own a dataplane ignores this.
+     */
+    default void assume(String rules, String mark) {
+    }
+
+    /**
      * Reads nflb's rules back from the kernel and, where they differ from {@code plan} (someone flushed the
      * table, deleted or edited a chain, removed a jump), brings them back in one transaction. {@code changed}:
      * a repair was needed. Unlike {@link #apply} it never trusts what this dataplane last wrote.
      */
     Outcome verify(Plan plan);
+
+    /** What {@link #readBack} read; only the dataplane that made it knows what is inside. */
+    interface ReadBack {
+    }
+
+    /**
+     * The slow half of {@link #verify(Plan)}: reads nflb's rules back from the kernel, holding nothing a sync needs,
+     * so another thread can do it while syncs go on. Empty when this dataplane does not split verify in two; its
+     * {@link #verify(Plan, ReadBack)} then reads by itself.
+     */
+    default Optional<ReadBack> readBack() {
+        return Optional.empty();
+    }
+
+    /**
+     * {@link #verify(Plan)} with what {@link #readBack} read (or null): repairs what differs from {@code plan}.
+     * Empty when a write since the read made it stale: read again later.
+     */
+    default Optional<Outcome> verify(Plan plan, ReadBack read) {
+        return Optional.of(verify(plan));
+    }
 
     /**
      * Turns on IP forwarding for the families {@code services} balance, where it is off (balanced traffic is routed

@@ -10,12 +10,14 @@ import io.nflb.dataplane.nft.NftTool;
 import io.nflb.host.Exec;
 import io.nflb.host.Tools;
 import io.nflb.model.BackendKind;
+import io.nflb.model.Config;
 import io.nflb.model.IpAddress.Family;
 import io.nflb.plan.Neighbourhood;
 
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.function.Function;
 import java.util.function.Predicate;
 
@@ -32,6 +34,13 @@ public final class Dataplanes {
             + "\t\tdnat ip to ip daddr . tcp dport . numgen inc mod 2 map @m\n\t}\n}\n";
 
     /**
+     * A flowtable, checked only: nft accepts it where the kernel can offload established flows (nf_flow_table,
+     * CONFIG_NF_FLOW_TABLE); elsewhere it answers "No such file or directory".
+     */
+    static final String FLOWTABLE_PROBE = "table inet nflb_probe {\n\tflowtable ft {\n\t\thook ingress priority filter\n"
+            + "\t\tdevices = { lo }\n\t}\n}\n";
+
+    /**
      * The machine's tools. Each language's dataplane is given what the other language shows of the neighbours
      * (a Docker writing iptables next to nflb's nftables table, and the other way round), and the nftables one
      * its pass through an iptables FORWARD policy DROP.
@@ -39,7 +48,7 @@ public final class Dataplanes {
     public static final Dataplanes REAL = new Dataplanes(
             exec -> new IptablesDataplane(exec, nftNeighbours(exec)),
             exec -> new NftDataplane(exec, iptablesNeighbours(exec), Tools.has("iptables-restore") ? new IptablesBridge(exec) : ForwardBridge.NONE),
-            Dataplanes::nftWorks);
+            Dataplanes::nftWorks, Dataplanes::flowtablesWork);
 
     /** What nftables shows of the neighbours where {@code exec} runs; nothing where nft is missing. */
     static NeighbourReader nftNeighbours(Exec exec) {
@@ -61,12 +70,58 @@ public final class Dataplanes {
     private final Function<Exec, Dataplane> iptables;
     private final Function<Exec, Dataplane> nftables;
     private final Predicate<Exec> nftWorks;
+    private final Predicate<Exec> flowtablesWork;
 
-    /** {@code nftWorks}: whether auto means nftables where an Exec runs. */
+    /** {@code nftWorks}: whether auto means nftables where an Exec runs; no flowtables anywhere. */
     public Dataplanes(Function<Exec, Dataplane> iptables, Function<Exec, Dataplane> nftables, Predicate<Exec> nftWorks) {
+        this(iptables, nftables, nftWorks, e -> false);
+    }
+
+    /** {@code flowtablesWork}: whether the kernel where an Exec runs has flowtables. */
+    public Dataplanes(Function<Exec, Dataplane> iptables, Function<Exec, Dataplane> nftables, Predicate<Exec> nftWorks,
+                      Predicate<Exec> flowtablesWork) {
         this.iptables = iptables;
         this.nftables = nftables;
         this.nftWorks = nftWorks;
+        this.flowtablesWork = flowtablesWork;
+    }
+
+    /**
+     * Why {@code config} cannot run where {@code exec} runs although it is valid: {@code fastpath: true} needs
+     * flowtables, probed once here. Empty when the config does not ask for the fast path. Called before anything
+     * is applied, so a refusal changes nothing.
+     */
+    public Optional<String> fastpathRefusal(Config config, Exec exec) {
+        if (!config.fastpath()) return Optional.empty();
+        if (!flowtablesWork.test(exec)) {
+            return Optional.of("fastpath: true needs flowtables, and this kernel has none (nf_flow_table: CONFIG_NF_FLOW_TABLE"
+                    + " and the nft_flow_offload module); nothing was applied. Set fastpath: false, or run on a kernel built with them");
+        }
+        return Optional.of("fastpath: true: this kernel has flowtables, but nflb does not render them yet (it has not"
+                + " been able to test them with real connections); nothing was applied. Set fastpath: false");
+    }
+
+    /** Whether nft runs where {@code exec} runs and the kernel there takes a flowtable ({@link #FLOWTABLE_PROBE}, checked only). */
+    public static boolean flowtablesWork(Exec exec) {
+        try {
+            return exec.run(List.of("nft", "-c", "-f", "/dev/stdin"), FLOWTABLE_PROBE, Duration.ofSeconds(5)).ok();
+        } catch (Exec.ExecException e) {
+            return false;
+        }
+    }
+
+    /**
+     * These dataplanes, each one made also handed to {@code opened}: a command closes what it opened when it ends
+     * (a long-lived {@code nft -i}), so commands run one after another in one JVM (tests) do not pile them up.
+     */
+    public Dataplanes recording(java.util.function.Consumer<Dataplane> opened) {
+        return new Dataplanes(exec -> record(iptables.apply(exec), opened), exec -> record(nftables.apply(exec), opened),
+                nftWorks, flowtablesWork);
+    }
+
+    private static Dataplane record(Dataplane dp, java.util.function.Consumer<Dataplane> opened) {
+        opened.accept(dp);
+        return dp;
     }
 
     public Dataplane forKind(BackendKind kind, Exec exec) {

@@ -5,12 +5,19 @@ import io.nflb.model.Config;
 import io.nflb.model.Protocol;
 import io.nflb.model.Service;
 
+import io.nflb.model.IpAddress;
+
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.EnumSet;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * Kernel settings that limit nflb's data path but that nflb does not own, so it warns instead of changing
@@ -35,14 +42,6 @@ public final class DataPathChecks {
     public static final long WANTED_RATE = 10_000;
 
     private DataPathChecks() {
-    }
-
-    /** Reads {@link #KEYS} where {@code exec} runs (parameters this kernel lacks are left out) and decides. */
-    public static List<String> check(Exec exec) {
-        Sysctl sysctl = new Sysctl(exec);
-        Map<String, String> values = new LinkedHashMap<>();
-        for (String key : KEYS) sysctl.find(key).ifPresent(v -> values.put(key, v));
-        return warnings(values);
     }
 
     /** The warnings for these sysctl values; none when a value is missing or not a number. */
@@ -79,17 +78,38 @@ public final class DataPathChecks {
      * two addresses from the same source port within the backend's TIME_WAIT (60 s), the backend drops the
      * second SYN as a PAWS failure and the client waits a second to retry (BENCHMARKS.md: a DNAT run after a
      * direct run from the same client fell to 250 req/s). Services without a listen address are left out.
+     * In one pass over 1,000,000 backends without a map of them: the IPv4 ones as numbers, sorted, and only
+     * those met twice are looked at again.
      */
     public static List<String> sharedBackends(Config config) {
+        int count = 0;
+        for (Service s : config.services()) if (behindAddress(s)) count += s.backends().size();
+        long[] v4 = new long[count];
+        int n = 0;
+        Map<String, Integer> v6 = new HashMap<>();
+        for (Service s : config.services()) {
+            if (!behindAddress(s)) continue;
+            for (Backend b : s.backends()) {
+                if (b.address().family() == IpAddress.Family.V4) v4[n++] = v4Key(b);
+                else v6.merge(b.endpoint(), 1, Integer::sum);
+            }
+        }
+        Arrays.sort(v4, 0, n);
+        Set<Long> twice = new HashSet<>();
+        for (int i = 1; i < n; i++) if (v4[i] == v4[i - 1]) twice.add(v4[i]);
+        if (twice.isEmpty() && v6.values().stream().allMatch(c -> c < 2)) return List.of();
+        // The few met more than once, in the order they first appear, with every address and service they are behind.
         Map<String, LinkedHashSet<String>> via = new LinkedHashMap<>();
         Map<String, List<String>> names = new LinkedHashMap<>();
         for (Service s : config.services()) {
-            if (s.protocol() != Protocol.TCP || s.listen().address().isEmpty()) continue;
+            if (!behindAddress(s)) continue;
             String vip = s.listen().address().get().toString();
             for (Backend b : s.backends()) {
+                boolean candidate = b.address().family() == IpAddress.Family.V4 ? twice.contains(v4Key(b)) : v6.get(b.endpoint()) > 1;
+                if (!candidate) continue;
                 via.computeIfAbsent(b.endpoint(), k -> new LinkedHashSet<>()).add(vip);
-                List<String> n = names.computeIfAbsent(b.endpoint(), k -> new ArrayList<>());
-                if (!n.contains(s.name())) n.add(s.name());
+                List<String> nm = names.computeIfAbsent(b.endpoint(), k -> new ArrayList<>());
+                if (!nm.contains(s.name())) nm.add(s.name());
             }
         }
         List<String> out = new ArrayList<>();
@@ -102,5 +122,41 @@ public final class DataPathChecks {
             }
         });
         return out;
+    }
+
+    private static boolean behindAddress(Service s) {
+        return s.protocol() == Protocol.TCP && s.listen().address().isPresent();
+    }
+
+    /** An IPv4 backend as one number: its address and port. */
+    private static long v4Key(Backend b) {
+        byte[] a = b.address().inet().getAddress();
+        long addr = (a[0] & 0xffL) << 24 | (a[1] & 0xffL) << 16 | (a[2] & 0xffL) << 8 | (a[3] & 0xffL);
+        return addr << 16 | b.port();
+    }
+
+    /** What apply tells after the rules are in: the families whose forwarding is off, and warnings. */
+    public record Report(Set<IpAddress.Family> forwardingOff, List<String> warnings) {
+    }
+
+    /**
+     * Everything apply checks around the kernel for {@code config}, with one sysctl run where {@code exec} runs:
+     * forwarding for the families it balances ({@link Forwarding}), the conntrack settings ({@link #KEYS}) and its
+     * shared backends. Reads only, so it can run while the rules load.
+     */
+    public static Report report(Exec exec, Config config) {
+        Set<IpAddress.Family> families = EnumSet.noneOf(IpAddress.Family.class);
+        config.services().forEach(s -> families.add(s.family()));
+        List<String> keys = new ArrayList<>();
+        for (IpAddress.Family f : families) keys.add(Forwarding.key(f));
+        keys.addAll(KEYS);
+        Map<String, String> values = new Sysctl(exec).findAll(keys);
+        Set<IpAddress.Family> off = EnumSet.noneOf(IpAddress.Family.class);
+        for (IpAddress.Family f : families) if (!"1".equals(values.get(Forwarding.key(f)))) off.add(f);
+        List<String> warnings = new ArrayList<>(sharedBackends(config));
+        Map<String, String> conntrack = new LinkedHashMap<>(values);
+        conntrack.keySet().retainAll(KEYS);
+        warnings.addAll(warnings(conntrack));
+        return new Report(off, warnings);
     }
 }

@@ -29,6 +29,19 @@ final class Sysctl {
         return r.ok() ? Optional.of(r.stdout().strip()) : Optional.empty();
     }
 
+    /** The values of those of {@code keys} this kernel (or namespace) has, read by one sysctl run. */
+    public java.util.Map<String, String> findAll(List<String> keys) {
+        List<String> argv = new java.util.ArrayList<>(List.of("sysctl", "-e"));
+        for (String k : keys) argv.add(requireKey(k));
+        Exec.Result r = exec.run(argv);
+        java.util.Map<String, String> out = new java.util.LinkedHashMap<>();
+        for (String line : r.stdout().split("\n")) {
+            int eq = line.indexOf(" = ");
+            if (eq > 0 && keys.contains(line.substring(0, eq))) out.put(line.substring(0, eq), line.substring(eq + 3).strip());
+        }
+        return out;
+    }
+
     /** Sets {@code key} to {@code value} unless it already is; returns whether it changed. */
     public boolean ensure(String key, String value) {
         if (!VALUE.matcher(value).matches()) throw new IllegalArgumentException("bad sysctl value: " + value);

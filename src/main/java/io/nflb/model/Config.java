@@ -5,10 +5,10 @@ import java.util.Optional;
 
 /**
  * A whole, validated nflb.yaml. {@code daemon}: how {@code nflb run} paces itself. {@code ha}: this router's part
- * in a pair of routers, when it has one.
+ * in a pair of routers, when it has one. {@code fastpath}: established connections through a flowtable.
  */
 public record Config(BackendKind backend, List<Service> services, Optional<Firewall> firewall, DaemonSettings daemon,
-                     Optional<Ha> ha) {
+                     Optional<Ha> ha, boolean fastpath) {
 
     public Config {
         if (backend == null) throw new IllegalArgumentException("backend is null");
@@ -16,6 +16,12 @@ public record Config(BackendKind backend, List<Service> services, Optional<Firew
         firewall = firewall == null ? Optional.empty() : firewall;
         daemon = daemon == null ? DaemonSettings.DEFAULTS : daemon;
         ha = ha == null ? Optional.empty() : ha;
+    }
+
+    /** A config without the fast path. */
+    public Config(BackendKind backend, List<Service> services, Optional<Firewall> firewall, DaemonSettings daemon,
+                  Optional<Ha> ha) {
+        this(backend, services, firewall, daemon, ha, false);
     }
 
     /** A single router's config. */

@@ -20,21 +20,34 @@ public record IpAddress(InetAddress inet) {
     public static Optional<IpAddress> parse(String text) {
         if (text == null || text.isEmpty() || text.length() > 45) return Optional.empty();
         if (text.indexOf(':') >= 0) return parseV6(text);
-        String[] parts = text.split("\\.", -1);
-        if (parts.length != 4) return Optional.empty();
         byte[] bytes = new byte[4];
-        for (int i = 0; i < 4; i++) {
-            String p = parts[i];
-            // Leading zeros are refused: some tools read them as octal.
-            if (p.isEmpty() || p.length() > 3 || !p.chars().allMatch(Character::isDigit)
-                    || (p.length() > 1 && p.charAt(0) == '0')) {
-                return Optional.empty();
+        return parseV4(text, bytes) ? Optional.of(fromBytes(bytes)) : Optional.empty();
+    }
+
+    /**
+     * Four decimal octets 0..255 separated by dots, read in one pass into {@code out}; leading zeros are refused
+     * (some tools read them as octal).
+     */
+    private static boolean parseV4(String text, byte[] out) {
+        int octet = 0;
+        int value = 0;
+        int digits = 0;
+        for (int i = 0, len = text.length(); i <= len; i++) {
+            char c = i < len ? text.charAt(i) : '.';
+            if (c >= '0' && c <= '9') {
+                if (digits > 0 && value == 0) return false; // a leading zero
+                value = value * 10 + (c - '0');
+                if (++digits > 3 || value > 255) return false;
+            } else if (c == '.') {
+                if (digits == 0 || octet == 4) return false;
+                out[octet++] = (byte) value;
+                value = 0;
+                digits = 0;
+            } else {
+                return false;
             }
-            int v = Integer.parseInt(p);
-            if (v > 255) return Optional.empty();
-            bytes[i] = (byte) v;
         }
-        return Optional.of(fromBytes(bytes));
+        return octet == 4;
     }
 
     private static Optional<IpAddress> parseV6(String text) {
@@ -59,7 +72,7 @@ public record IpAddress(InetAddress inet) {
     }
 
     public Family family() {
-        return inet.getAddress().length == 4 ? Family.V4 : Family.V6;
+        return inet instanceof java.net.Inet4Address ? Family.V4 : Family.V6;
     }
 
     @Override

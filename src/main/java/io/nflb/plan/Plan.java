@@ -44,6 +44,11 @@ public record Plan(List<ServicePlan> services, Optional<Firewall> firewall, List
         return new Plan(services, firewall, probed, found, stateless, ha);
     }
 
+    /** The same plan with other services: the daemon's, each sync, around a shape made once per config. */
+    public Plan withServices(List<ServicePlan> services) {
+        return new Plan(services, firewall, probed, neighbours, stateless, ha);
+    }
+
     /** The neighbours as the firewall's config sees them (its interfaces and networks instead of derived ones). */
     public Neighbourhood effectiveNeighbours() {
         return firewall.map(f -> neighbours.effective(f.neighbours())).orElse(neighbours);

@@ -24,6 +24,8 @@ public final class Generations {
     public static final String CONFIG = "config.yaml";
     public static final String RULES = "rules.txt";
     public static final String BACKEND = "backend";
+    /** What the dataplane that applied it could tell the kernel by later (Dataplane.mark), when it had one. */
+    public static final String MARK = "mark";
     static final String CURRENT = "current";
     static final String PENDING = "pending-confirm";
     /** The last few are enough to step back; older ones go. */
@@ -117,6 +119,41 @@ public final class Generations {
         }
     }
 
+    /** The rules generation {@code generation} recorded, if it is on disk. */
+    public Optional<String> rules(int generation) {
+        try {
+            Path p = path(generation).resolve(RULES);
+            return Files.isRegularFile(p) ? Optional.of(Files.readString(p)) : Optional.empty();
+        } catch (IOException e) {
+            return Optional.empty();
+        }
+    }
+
+    /** The kernel's mark recorded with {@code generation}'s rules, if any. */
+    public Optional<String> mark(int generation) {
+        try {
+            Path p = path(generation).resolve(MARK);
+            return Files.isRegularFile(p) ? Optional.of(Files.readString(p).strip()).filter(m -> !m.isEmpty()) : Optional.empty();
+        } catch (IOException e) {
+            return Optional.empty();
+        }
+    }
+
+    /**
+     * Records the kernel's mark after {@code generation}'s rules were applied (or found in place). Best effort: a
+     * generation without a mark only makes the next apply read the rules back in full.
+     */
+    public void setMark(int generation, String mark) {
+        if (!Files.isDirectory(path(generation))) return;
+        try {
+            Path tmp = Files.createTempFile(path(generation), "." + MARK + "-", ".tmp");
+            Files.writeString(tmp, mark + "\n");
+            Files.move(tmp, path(generation).resolve(MARK), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        } catch (IOException e) {
+            // the next apply verifies in full
+        }
+    }
+
     /** Stores a new generation and makes it current; keeps the newest {@value #KEEP}. */
     public int record(String configText, String backend, String rules) {
         return commit(stage(configText, backend, rules));
@@ -131,13 +168,18 @@ public final class Generations {
      * state directory fails here, before the kernel is touched; committing is then two renames.
      */
     public Staged stage(String configText, String backend, String rules) {
+        return stage(configText.getBytes(java.nio.charset.StandardCharsets.UTF_8), backend, rules);
+    }
+
+    /** {@link #stage(String, String, String)} with the config as the bytes that were read. */
+    public Staged stage(byte[] configText, String backend, String rules) {
         Path tmp = null;
         try {
             Files.createDirectories(dir);
             List<Integer> all = list();
             int n = (all.isEmpty() ? 0 : all.get(all.size() - 1)) + 1;
             tmp = Files.createTempDirectory(dir, ".new-");
-            Files.writeString(tmp.resolve(CONFIG), configText);
+            Files.write(tmp.resolve(CONFIG), configText);
             Files.writeString(tmp.resolve(BACKEND), backend + "\n");
             Files.writeString(tmp.resolve(RULES), rules);
             Path current = Files.createTempFile(dir, "." + CURRENT + "-", ".tmp");

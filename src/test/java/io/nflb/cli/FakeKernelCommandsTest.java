@@ -85,4 +85,33 @@ class FakeKernelCommandsTest {
         assertThat(kernel.committed()).isEmpty();
         assertThat(dir.resolve("state").resolve("gen-000001")).doesNotExist();
     }
+
+    @ParameterizedTest
+    @EnumSource(FakeKernel.Language.class)
+    void fastpathIsRefusedBeforeAnythingIsAppliedAndSaysWhy(FakeKernel.Language language) throws Exception {
+        FakeKernel kernel = new FakeKernel(language);
+        Path cfg = dir.resolve("nflb.yaml");
+        Files.writeString(cfg, "fastpath: true\n" + CONFIG);
+        String state = dir.resolve("state").toString();
+        assertThat(nflb(kernel, "validate", "-c", cfg.toString()).code()).as("a valid config").isZero();
+        String before = kernel.rules();
+        Cli.Ran apply = nflb(kernel, "apply", "-c", cfg.toString(), "--state-dir", state);
+        assertThat(apply.code()).isEqualTo(Main.FAILURE);
+        assertThat(apply.err()).contains("fastpath: true needs flowtables, and this kernel has none (nf_flow_table: CONFIG_NF_FLOW_TABLE",
+                "nothing was applied");
+        assertThat(kernel.rules()).isEqualTo(before);
+        assertThat(Files.exists(dir.resolve("state").resolve("current"))).as("no generation").isFalse();
+        Cli.Ran run = nflb(kernel, "run", "-c", cfg.toString(), "--listen", "off", "--socket", dir.resolve("s.sock").toString(),
+                "--pid-file", dir.resolve("pid").toString());
+        assertThat(run.code()).isEqualTo(Main.FAILURE);
+        assertThat(run.err()).contains("needs flowtables");
+        assertThat(kernel.rules()).isEqualTo(before);
+
+        // A kernel with flowtables: still refused, nflb renders none yet.
+        Cli.Ran capable = Cli.run(new io.nflb.dataplane.Dataplanes(e -> kernel.dataplane(), e -> kernel.dataplane(), e -> true, e -> true),
+                "apply", "-c", cfg.toString(), "--state-dir", state);
+        assertThat(capable.code()).isEqualTo(Main.FAILURE);
+        assertThat(capable.err()).contains("this kernel has flowtables, but nflb does not render them yet");
+        assertThat(kernel.rules()).isEqualTo(before);
+    }
 }

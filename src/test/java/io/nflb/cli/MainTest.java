@@ -104,6 +104,63 @@ class MainTest {
         }
     }
 
+    private static final String NOTHING = "# nothing would change\n";
+
+    @Test
+    void nftApplyTrustsTheTokenItLeftAndReadsBackOnRequest() throws Exception {
+        KernelTests.require("ip", "nft", "sysctl");
+        String yaml = GOOD.replace("backend: iptables", "backend: nftables");
+        Path cfg = write("nft.yaml", yaml);
+        String state = dir.resolve("state").toString();
+        try (Netns ns = Netns.create("mark")) {
+            Cli.Ran first = nflb("apply", "-c", cfg.toString(), "--netns", ns.name(), "--state-dir", state);
+            assertThat(first.out()).as(first.err()).contains("table replaced (table missing)", "generation 1 recorded");
+            assertThat(new Generations(dir.resolve("state")).mark(1)).isPresent();
+
+            Cli.Ran same = nflb("apply", "-c", cfg.toString(), "--netns", ns.name(), "--state-dir", state);
+            assertThat(same.out()).contains("already up to date (the table holds the last apply's generation token)",
+                    "nothing changed: generation 1");
+
+            // A change goes as the difference from the recorded rules, guarded by the token.
+            Files.writeString(cfg, yaml.replace("weight: 2", "weight: 3"));
+            Cli.Ran changed = nflb("apply", "-c", cfg.toString(), "--netns", ns.name(), "--state-dir", state);
+            assertThat(changed.out()).contains("changed by difference (the table holds the last apply's generation token)", "generation 2 recorded");
+            assertThat(nflb("diff", "-c", cfg.toString(), "--netns", ns.name()).out()).as("the kernel holds the config's rules").isEqualTo(NOTHING);
+
+            // An edit that leaves the token alone is not seen by the token, but a read-back on request sees it.
+            ns.exec().check(List.of("nft", "flush", "chain", "inet", "nflb", "prerouting"));
+            assertThat(nflb("apply", "-c", cfg.toString(), "--netns", ns.name(), "--state-dir", state).out()).contains("already up to date");
+            Cli.Ran verified = nflb("apply", "--verify", "-c", cfg.toString(), "--netns", ns.name(), "--state-dir", state);
+            assertThat(verified.out()).contains("changed by difference");
+            assertThat(nflb("diff", "-c", cfg.toString(), "--netns", ns.name()).out()).isEqualTo(NOTHING);
+
+            // Someone else's write replaces the token: the table is read back in full and put right.
+            ns.exec().check(List.of("nft", "delete", "table", "inet", "nflb"));
+            assertThat(nflb("apply", "-c", cfg.toString(), "--netns", ns.name(), "--state-dir", state).out()).contains("table replaced (table missing)");
+            ns.exec().check(List.of("nft", "flush", "set", "inet", "nflb", "gen"));
+            ns.exec().check(List.of("nft", "add", "element", "inet", "nflb", "gen", "{ 0x00000001 }"));
+            ns.exec().check(List.of("nft", "flush", "chain", "inet", "nflb", "prerouting"));
+            assertThat(nflb("apply", "-c", cfg.toString(), "--netns", ns.name(), "--state-dir", state).out())
+                    .contains("changed by difference").doesNotContain("generation token");
+            assertThat(nflb("diff", "-c", cfg.toString(), "--netns", ns.name()).out()).isEqualTo(NOTHING);
+        }
+    }
+
+    @Test
+    void fastpathOnThisKernelIsRefusedWithTheMissingSupportNamed() throws Exception {
+        KernelTests.require("ip", "nft");
+        Path cfg = write("fast.yaml", "fastpath: true\n" + GOOD.replace("backend: iptables", "backend: nftables"));
+        try (Netns ns = Netns.create("fastpath")) {
+            String before = ns.exec().check(List.of("nft", "list", "ruleset")).stdout();
+            Cli.Ran r = nflb("apply", "-c", cfg.toString(), "--netns", ns.name(), "--state-dir", dir.resolve("state").toString());
+            assertThat(r.code()).isEqualTo(Main.FAILURE);
+            assertThat(r.err()).contains("fastpath: true", "nothing was applied");
+            // Either way it is refused: without flowtables (this machine kind) it says which kernel support is missing.
+            if (!io.nflb.dataplane.Dataplanes.flowtablesWork(ns.exec())) assertThat(r.err()).contains("CONFIG_NF_FLOW_TABLE");
+            assertThat(ns.exec().check(List.of("nft", "list", "ruleset")).stdout()).isEqualTo(before);
+        }
+    }
+
     /** Every visible command below {@code cl}, as the words that run it ("backend drain"). */
     private static List<String> commandPaths(CommandLine cl, String prefix) {
         List<String> paths = new ArrayList<>();
@@ -159,7 +216,7 @@ class MainTest {
     @Test
     void validateHelpEndsWithTheKeysOfEachMappingAndKeysListsEveryKey() {
         String help = nflb("validate", "--help").out();
-        assertThat(help).contains("`nflb validate --keys`", "(top level): backend services firewall daemon ha\n",
+        assertThat(help).contains("`nflb validate --keys`", "(top level): backend services firewall daemon ha fastpath\n",
                 "  services[].backends[]: address port weight health\n", "  firewall.forward[]: as firewall.allow[]\n");
         for (Schema.Section s : Schema.sections(ConfigSchema.ROOT)) {
             for (String key : s.spec().keyNames()) assertThat(help.replaceAll("\\s+", " ")).as(s.path()).contains(" " + key + " ");

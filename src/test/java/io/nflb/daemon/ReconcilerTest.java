@@ -272,4 +272,56 @@ class ReconcilerTest {
         if (language == FakeKernel.Language.NFTABLES) assertThat(repaired.outcome().summary()).contains("table missing");
         assertThat(rules()).isEqualTo(good);
     }
+
+    /** Plans handed to a dataplane, which applies nothing. */
+    private static final class Recording implements Dataplane {
+        final java.util.List<io.nflb.plan.Plan> plans = new java.util.ArrayList<>();
+
+        @Override public String name() { return "recording"; }
+        @Override public String plan(io.nflb.plan.Plan plan, boolean live) { return ""; }
+        @Override public Outcome apply(io.nflb.plan.Plan plan) { plans.add(plan); return new Outcome(true, "", ""); }
+        @Override public Outcome verify(io.nflb.plan.Plan plan) { return apply(plan); }
+        @Override public java.util.List<String> enableForwarding(java.util.List<io.nflb.model.Service> services) { return java.util.List.of(); }
+        @Override public Outcome flush() { return new Outcome(false, "", ""); }
+        @Override public boolean installed() { return true; }
+        @Override public String diff(io.nflb.plan.Plan plan, String source) { return ""; }
+        @Override public io.nflb.explain.ShareReport explain(io.nflb.plan.Plan plan) { throw new UnsupportedOperationException(); }
+        @Override public java.util.List<BackendTraffic> traffic() { return java.util.List.of(); }
+        @Override public java.util.List<String> rejecting() { return java.util.List.of(); }
+    }
+
+    @org.junit.jupiter.api.Test
+    void aFlipPlansItsServiceAgainAndHandsTheOthersOverAsTheSameObjects() throws Exception {
+        Recording dp = new Recording();
+        java.util.List<String> left = new java.util.ArrayList<>();
+        Reconciler r = new Reconciler(dp, config(YAML), new Reconciler.Observer() {
+            @Override
+            public void udpBackendLeft(io.nflb.model.Service service, io.nflb.model.Backend backend) {
+                left.add(service.name() + " " + backend.endpoint());
+            }
+        });
+        r.sync();
+        r.report(web(1), false);
+        r.report(web(1), false);
+        r.sync();
+        var first = dp.plans.get(0).services();
+        var second = dp.plans.get(1).services();
+        assertThat(second.get(0)).as("web, planned again").isNotSameAs(first.get(0));
+        assertThat(second.get(0).backends()).extracting(b -> b.backend().endpoint()).containsExactly("192.168.2.2:80", "192.168.2.4:80");
+        assertThat(second.get(1)).as("dns").isSameAs(first.get(1));
+        assertThat(second.get(2)).as("api").isSameAs(first.get(2));
+        assertThat(left).as("web is TCP").isEmpty();
+
+        // Drained and handed back before a sync: nothing to plan, the same object again.
+        r.admin(web(0), BackendState.Admin.DRAINING);
+        r.admin(web(0), BackendState.Admin.NORMAL);
+        r.sync();
+        assertThat(dp.plans.get(2).services().get(0)).isSameAs(second.get(0));
+
+        r.admin(new BackendKey("dns", "192.168.2.5:53"), BackendState.Admin.DISABLED);
+        r.sync();
+        assertThat(left).containsExactly("dns 192.168.2.5:53");
+        assertThat(dp.plans.get(3).services().get(0)).isSameAs(second.get(0));
+        assertThat(dp.plans.get(3).services().get(1).rejects()).isTrue();
+    }
 }

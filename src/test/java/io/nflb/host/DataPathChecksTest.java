@@ -67,6 +67,32 @@ class DataPathChecksTest {
     }
 
     @Test
+    void sharedBackendsComeInTheOrderTheyFirstAppearInBothFamilies() throws Exception {
+        var w = DataPathChecks.sharedBackends(config("""
+                services:
+                  - name: a
+                    listen: {address: 10.0.0.1, port: 80}
+                    backends: [{address: 10.1.0.9}, {address: 10.1.0.2}, {address: 10.1.0.5}]
+                  - name: b
+                    listen: {address: 10.0.0.2, port: 80}
+                    backends: [{address: 10.1.0.5}, {address: 10.1.0.7}]
+                  - name: c
+                    listen: {address: 10.0.0.3, port: 80}
+                    backends: [{address: 10.1.0.2}, {address: 10.1.0.5, port: 81}]
+                  - name: d
+                    listen: {address: "fd00::1", port: 443}
+                    backends: [{address: "fd00::9"}]
+                  - name: e
+                    listen: {address: "fd00::2", port: 443}
+                    backends: [{address: "fd00::9"}]
+                """));
+        assertThat(w).extracting(s -> s.substring(0, s.indexOf(':', s.indexOf(')')))).containsExactly(
+                "backend 10.1.0.2:80 is reached through 10.0.0.1, 10.0.0.3 (services a, c)",
+                "backend 10.1.0.5:80 is reached through 10.0.0.1, 10.0.0.2 (services a, b)",
+                "backend [fd00::9]:443 is reached through fd00::1, fd00::2 (services d, e)");
+    }
+
+    @Test
     void oneAddressOtherPortsUdpOrNoAddressAreQuiet() throws Exception {
         // Same VIP on two ports: the client's timestamp offset is the same for both.
         assertThat(DataPathChecks.sharedBackends(config("""

@@ -11,28 +11,29 @@ import io.nflb.plan.Neighbourhood;
 import io.nflb.plan.Plan;
 import io.nflb.state.UnifiedDiff;
 
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Optional;
 
 /** nflb on nftables: its own table, changed by difference where it can, replaced whole where it must. */
 public final class NftDataplane implements Dataplane {
-
-    /** How long partial syncs trust the cache before a full read-back verifies the table. */
-    static final Duration VERIFY_EVERY = Duration.ofHours(1);
 
     private final NftKernel kernel;
     private final NftTool tool;
     /** Where the tools run; null over a given tool (tests), where there is no machine to configure. */
     private final Exec exec;
     private final NftRenderCache renderer = new NftRenderCache();
-    private long verifiedAt = Long.MIN_VALUE;
     /** What iptables shows of the neighbours. */
     private final NeighbourReader others;
     private final ForwardBridge bridge;
     /** The neighbours as apply reads them: at most once per {@link NeighbourReader#FRESH_FOR}. */
     private final NeighbourReader forApply;
+    /** The script {@link #plan} rendered last, and for which plan: an apply of that very plan sends it. */
+    private NftScript planned;
+    private Plan plannedFor;
+    private String assumedRules;
+    private String assumedMark;
 
     /** How partial syncs reach the kernel: nft's text through a long-lived {@code nft -i}, or netlink (else nft). */
     public enum Writes {
@@ -104,45 +105,88 @@ public final class NftDataplane implements Dataplane {
     }
 
     @Override
-    public String plan(Plan plan, boolean live) {
-        // The full replace is what an apply sends when the table is missing or not nflb's last write.
-        if (!live) return NftRenderer.render(plan).fullReplace();
-        plan = withNeighbours(plan, this::neighbours);
-        return NftRenderer.render(plan).fullReplace() + bridge.plan(plan);
+    public synchronized String plan(Plan plan, boolean live) {
+        // The full replace is what an apply sends when the table is missing or not nflb's last write. Kept: an
+        // apply of this very plan next (the command line's) sends this script instead of rendering it again.
+        if (live) plan = withNeighbours(plan, this::neighbours);
+        planned = NftRenderer.render(plan);
+        plannedFor = plan;
+        return planned.fullReplace() + (live ? bridge.plan(plan) : "");
+    }
+
+    /** The generation token this dataplane last wrote or found in set gen. */
+    @Override
+    public Optional<String> mark() {
+        return kernel.token();
+    }
+
+    @Override
+    public synchronized void assume(String rules, String mark) {
+        assumedRules = rules;
+        assumedMark = mark;
     }
 
     @Override
     public synchronized Outcome apply(Plan plan) {
         long start = System.nanoTime();
         plan = withNeighbours(plan, forApply);
-        NftScript wanted = renderer.render(plan);
+        NftScript wanted = plan == plannedFor ? planned : renderer.render(plan);
+        planned = null;
+        plannedFor = null;
+        if (assumedRules != null) {
+            // Unchanged rules: the rendered script itself stands for what the kernel has, nothing is compared.
+            Optional<NftScript> before = wanted.fullReplace().equals(assumedRules) ? Optional.of(wanted) : NftScript.ofFullReplace(assumedRules);
+            before.ifPresent(b -> kernel.assume(b, assumedMark));
+            assumedRules = null;
+            assumedMark = null;
+        }
         // The pass through iptables first: when the table is then refused, it is put back as it was.
         ForwardBridge.Change pass = bridge.apply(plan);
         NftKernel.NftTransaction r;
-        boolean verify;
         try {
-            // The first apply, and one an hour, reads the table back; the others send the difference from the last write.
-            verify = !kernel.trusting() || start - verifiedAt > VERIFY_EVERY.toNanos() || verifiedAt == Long.MIN_VALUE;
-            r = verify ? kernel.apply(wanted) : kernel.update(wanted);
+            // The first apply reads the table back; the others send the difference from the last write, guarded by the
+            // generation token. Reading back on a timer is the daemon's verify, beside the syncs, never inside one.
+            r = kernel.trusting() ? kernel.update(wanted) : kernel.apply(wanted);
         } catch (RuntimeException e) {
             pass.undo().run();
             throw e;
         }
-        if (verify) verifiedAt = start;
         String how = !r.changed() ? "already up to date" : r.incremental() ? "changed by difference" : "table replaced";
         return new Outcome(r.changed() || pass.changed(), r.text() + pass.sent(), "nftables: " + how + " (" + r.reason() + ") in "
                 + (System.nanoTime() - start) / 1_000_000 + " ms" + (pass.summary().isEmpty() ? "" : "; " + pass.summary()));
     }
 
-    /** A verified apply: the table is listed; a missing, foreign-edited or different one is put right. */
+    /**
+     * A verified apply: the table is listed; a missing, foreign-edited or different one is put right, and so is
+     * the pass through iptables (a neighbour that restarted may have put its jumps before nflb's).
+     */
     @Override
     public synchronized Outcome verify(Plan plan) {
         long start = System.nanoTime();
-        NftKernel.NftTransaction r = kernel.apply(renderer.render(plan));
-        verifiedAt = start;
+        Plan p = withNeighbours(plan, this::neighbours);
+        return verified(p, kernel.apply(renderer.render(p)), start);
+    }
+
+    /** Lists the table and compares it with the last write, without holding this dataplane: syncs go on meanwhile. */
+    @Override
+    public Optional<ReadBack> readBack() {
+        return Optional.ofNullable(kernel.readBack());
+    }
+
+    @Override
+    public synchronized Optional<Outcome> verify(Plan plan, ReadBack read) {
+        long start = System.nanoTime();
+        NftKernel.Listing listing = read instanceof NftKernel.Listing l ? l : null;
+        Plan p = withNeighbours(plan, this::neighbours);
+        return kernel.verify(renderer.render(p), listing).map(r -> verified(p, r, start));
+    }
+
+    private Outcome verified(Plan plan, NftKernel.NftTransaction r, long start) {
+        ForwardBridge.Change pass = bridge.apply(plan);
         String how = !r.changed() ? "as wanted" : r.incremental() ? "repaired by difference" : "table replaced";
-        return new Outcome(r.changed(), r.text(), "nftables: " + how + (r.reason().isEmpty() ? "" : " (" + r.reason() + ")")
-                + " in " + (System.nanoTime() - start) / 1_000_000 + " ms");
+        return new Outcome(r.changed() || pass.changed(), r.text() + pass.sent(), "nftables: " + how
+                + (r.reason().isEmpty() ? "" : " (" + r.reason() + ")") + " in " + (System.nanoTime() - start) / 1_000_000 + " ms"
+                + (pass.summary().isEmpty() ? "" : "; " + pass.summary()));
     }
 
     @Override

@@ -34,6 +34,8 @@ import java.util.Optional;
 public final class NftKernel {
 
     private static final String TABLE = NftNames.QUALIFIED;
+    /** Why an apply trusted what an earlier one wrote instead of reading the table back. */
+    static final String TRUSTED = "the table holds the last apply's generation token";
 
     private final NftTool tool;
     private final NftWriter writer;
@@ -42,6 +44,9 @@ public final class NftKernel {
     private NftScript known;
     /** The token this instance last wrote into set gen, or null when unknown. */
     private String token;
+    /** What another process (an earlier apply) wrote, with its token: trusted once the live token is that one. */
+    private NftScript assumed;
+    private String assumedToken;
 
     public NftKernel(Exec exec) {
         this(NftTool.of(exec));
@@ -75,16 +80,121 @@ public final class NftKernel {
         return apply(NftRenderer.render(plan));
     }
 
+    /**
+     * A listing of the live table, and what this instance had written when it began: {@code same}, whether the
+     * listing showed exactly that. Made without holding this kernel, so writes go on meanwhile.
+     */
+    static final class Listing implements io.nflb.dataplane.Dataplane.ReadBack {
+        final NftScript before;
+        final String tokenBefore;
+        final Optional<NftState> live;
+        final boolean same;
+
+        private Listing(NftScript before, String tokenBefore, Optional<NftState> live, boolean same) {
+            this.before = before;
+            this.tokenBefore = tokenBefore;
+            this.live = live;
+            this.same = same;
+        }
+    }
+
+    /** Lists the live table and compares it with what this instance had written, both off its lock; null when unreadable. */
+    public Listing readBack() {
+        NftScript before;
+        String tokenBefore;
+        synchronized (this) {
+            before = known;
+            tokenBefore = token;
+        }
+        Optional<NftState> live;
+        try {
+            live = read();
+        } catch (IllegalArgumentException e) {
+            return null; // not nflb's table any more: the verified apply says so
+        }
+        boolean same = before != null && live.isPresent() && live.get().sameAs(before.state());
+        return new Listing(before, tokenBefore, live, same);
+    }
+
+    /**
+     * Verifies the table with {@code listing} (null: list it now): nothing to do when it showed what this
+     * instance had written; a repair when it did not. Empty when it is stale: a write of this instance reached
+     * the table before the listing did, so it is compared with nothing (list again later). A listing that
+     * predates writes since still shows whether the table was right when it began.
+     */
+    public synchronized Optional<NftTransaction> verify(NftScript wanted, Listing listing) {
+        if (listing == null || listing.before == null) return Optional.of(apply(wanted));
+        boolean nothingSince = known == listing.before && java.util.Objects.equals(token, listing.tokenBefore);
+        String liveToken = listing.live.map(s -> s.sets().get(NftNames.GEN)).filter(g -> g.elements().size() == 1)
+                .map(g -> g.elements().get(0)).orElse(null);
+        if (nothingSince) {
+            if (listing.same) return Optional.of(new NftTransaction("", true, ""));
+            return Optional.of(check(wanted, listing.live));
+        }
+        if (java.util.Objects.equals(liveToken, listing.tokenBefore) && listing.same) return Optional.of(new NftTransaction("", true, ""));
+        if (liveToken != null && liveToken.equals(token)) return Optional.empty();
+        // The table differed from this instance's writes when listed, or holds someone else's token: read it
+        // again now and put it right.
+        return Optional.of(apply(wanted));
+    }
+
     public synchronized NftTransaction apply(NftScript wanted) {
+        if (known == null && assumed != null) {
+            NftScript before = assumed;
+            String expected = assumedToken;
+            assumed = null;
+            assumedToken = null;
+            // The token is ours and still there: nobody replaced the table since that write, so it is that script
+            // and gets the difference from it, guarded by the token like a partial sync. Reading the set costs
+            // milliseconds where listing the table costs seconds.
+            if (expected.equals(liveToken().orElse(null))) {
+                known = before;
+                token = expected;
+                NftTransaction t = update(wanted);
+                return new NftTransaction(t.text(), t.incremental(), t.reason().isEmpty() ? TRUSTED : t.reason());
+            }
+        }
         Optional<NftState> live;
         try {
             live = read();
         } catch (IllegalArgumentException e) {
             return replace(wanted, "table unreadable: " + e.getMessage());
         }
+        return check(wanted, live);
+    }
+
+    /** Brings the table {@code live} (as just listed) to {@code wanted}: whole when missing or edited by someone else. */
+    private NftTransaction check(NftScript wanted, Optional<NftState> live) {
         if (live.isEmpty()) return replace(wanted, "table missing");
         if (known != null && !live.get().sameAs(known.state())) return replace(wanted, "table changed by someone else");
         return send(NftScript.of(live.get()), wanted, true);
+    }
+
+    /**
+     * What another process wrote last ({@code script}, with {@code token} in set gen): the next {@link #apply} reads
+     * only set gen and, when it still holds {@code token}, trusts the table to be {@code script} instead of listing
+     * it. Edits of someone else that leave set gen alone go unseen then; an apply without an assumption, and the
+     * daemon's periodic read-back, see them.
+     */
+    public synchronized void assume(NftScript script, String token) {
+        if (!token.matches("0x[0-9a-f]{8}")) throw new IllegalArgumentException("not a token: " + token);
+        this.assumed = script;
+        this.assumedToken = token;
+    }
+
+    /** The token this instance last wrote or adopted, if it knows one. */
+    public synchronized Optional<String> token() {
+        return Optional.ofNullable(token);
+    }
+
+    /** The token in the live table's set gen, if there is exactly one. */
+    private Optional<String> liveToken() {
+        try {
+            return tool.listSet(NftNames.GEN).map(NftState::parse).map(s -> s.sets().get(NftNames.GEN))
+                    .filter(g -> g.elements().size() == 1).map(g -> g.elements().get(0));
+        } catch (RuntimeException e) {
+            return Optional.empty(); // unreadable: the verified path says why
+        }
     }
 
     /** Whether this instance knows what it last wrote (a partial sync will trust it). */

@@ -238,9 +238,10 @@ public final class NftRenderer {
             // another small map, and a new chain's rule never binds (and makes the kernel walk) a big one.
             String flat = (own ? NftNames.SlotMap.flatShard(v6, proto, id) : NftNames.SlotMap.flatShared(v6, proto, method, slotOwners.size())).name();
             String prefix = l.address().get() + " . " + l.port() + " . ";
+            String[] tuples = tuples(sp);
             List<String> out = new ArrayList<>(slotOwners.size());
             for (int i = 0; i < slotOwners.size(); i++) {
-                out.add(prefix + i + (i == 0 ? comment : "") + " : " + tuple(sp.backends().get(slotOwners.get(i)).backend()));
+                out.add(prefix + i + (i == 0 ? comment : "") + " : " + tuples[slotOwners.get(i)]);
             }
             elems.put(flat, out);
             String rule = "dnat " + ip + " to " + ip + " daddr . " + proto + " dport . " + index + " map @" + flat;
@@ -261,9 +262,10 @@ public final class NftRenderer {
             // One map family per protocol: nft 1.0.6 refuses, when adding a rule to a live table, a "meta l4proto
             // tcp" rule whose map data is typed "th dport" (conflicting protocols tcp vs. th).
             String shard = NftNames.SlotMap.byIdShard(v6, proto, id).name();
+            String[] tuples = tuples(sp);
             List<String> out = new ArrayList<>(slotOwners.size());
             for (int i = 0; i < slotOwners.size(); i++) {
-                out.add(id + " . " + i + (i == 0 ? comment : "") + " : " + tuple(sp.backends().get(slotOwners.get(i)).backend()));
+                out.add(id + " . " + i + (i == 0 ? comment : "") + " : " + tuples[slotOwners.get(i)]);
             }
             elems.put(shard, out);
             // nft drops "meta l4proto" from its listing when the expression names tcp/udp itself (jhash).
@@ -400,6 +402,13 @@ public final class NftRenderer {
 
     static String tuple(Backend b) {
         return b.address() + " . " + b.port();
+    }
+
+    /** Each backend's tuple once, however many slots it owns. */
+    private static String[] tuples(ServicePlan sp) {
+        String[] out = new String[sp.backends().size()];
+        for (int i = 0; i < out.length; i++) out[i] = tuple(sp.backends().get(i).backend());
+        return out;
     }
 
 

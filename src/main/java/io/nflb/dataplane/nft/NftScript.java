@@ -1,5 +1,6 @@
 package io.nflb.dataplane.nft;
 
+import java.util.Optional;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Supplier;
 
@@ -21,6 +22,7 @@ public final class NftScript {
     private Supplier<NftState> source;
     private NftState state;
     private String text;
+    private String fullReplace;
 
     private NftScript(Supplier<NftState> source, long baseSerial, NftChange changeFromBase) {
         this.source = source;
@@ -48,7 +50,7 @@ public final class NftScript {
     }
 
     public synchronized String text() {
-        if (text == null) text = state().toText();
+        if (text == null) text = fullReplace != null ? fullReplace.substring(REPLACE_PREFIX.length()) : state().toText();
         return text;
     }
 
@@ -61,8 +63,21 @@ public final class NftScript {
      * One {@code nft -f} transaction that replaces whatever table inet nflb holds with this script.
      * {@code table x {}} first makes the delete valid when the table does not exist yet.
      */
-    public String fullReplace() {
-        return "table " + NftNames.QUALIFIED + " {\n}\n"
-                + "delete table " + NftNames.QUALIFIED + "\n" + text();
+    public synchronized String fullReplace() {
+        if (fullReplace == null) {
+            NftState st = state();
+            fullReplace = st.appendText(new StringBuilder(REPLACE_PREFIX.length() + st.textSize()).append(REPLACE_PREFIX)).toString();
+        }
+        return fullReplace;
+    }
+
+    private static final String REPLACE_PREFIX = "table " + NftNames.QUALIFIED + " {\n}\n" + "delete table " + NftNames.QUALIFIED + "\n";
+
+    /** The script a {@link #fullReplace} text replaces the table with, read back (empty when it is no such text). */
+    static Optional<NftScript> ofFullReplace(String fullReplace) {
+        if (!fullReplace.startsWith(REPLACE_PREFIX)) return Optional.empty();
+        NftScript s = new NftScript(() -> NftState.parse(fullReplace.substring(REPLACE_PREFIX.length())), 0, null);
+        s.fullReplace = fullReplace;
+        return Optional.of(s);
     }
 }

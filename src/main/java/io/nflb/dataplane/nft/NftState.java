@@ -81,7 +81,19 @@ public record NftState(Map<String, String> counters, Map<String, NftSet> sets, M
 
     /** The whole table as an nft script body ({@code table inet nflb { ... }}). */
     public String toText() {
-        StringBuilder sb = new StringBuilder(64 + 64 * (counters.size() + sets.size() + chains.size()));
+        return appendText(new StringBuilder(textSize())).toString();
+    }
+
+    /** About the length of {@link #toText()}, so the text is built without growing its buffer again and again. */
+    int textSize() {
+        long n = 64;
+        for (NftSet s : sets.values()) n += 128 + 40L * s.elements().size();
+        for (Chain c : chains.values()) n += 128 + 64L * c.rules().size();
+        return (int) Math.min(n, Integer.MAX_VALUE - 16);
+    }
+
+    /** Appends {@link #toText()} to {@code sb}. */
+    StringBuilder appendText(StringBuilder sb) {
         sb.append("table ").append(NftNames.QUALIFIED).append(" {\n");
         String sep = "";
         for (String c : counters.keySet()) {
@@ -98,7 +110,7 @@ public record NftState(Map<String, String> counters, Map<String, NftSet> sets, M
             appendChain(sb, c, "\t");
             sep = "\n";
         }
-        return sb.append("}\n").toString();
+        return sb.append("}\n");
     }
 
     static void appendSet(StringBuilder sb, NftSet s, String indent) {
@@ -106,9 +118,11 @@ public record NftState(Map<String, String> counters, Map<String, NftSet> sets, M
         for (String h : s.header()) sb.append(indent).append('\t').append(h).append('\n');
         if (!s.elements().isEmpty() && !s.unmanaged()) {
             sb.append(indent).append("\telements = { ");
-            for (int i = 0; i < s.elements().size(); i++) {
-                if (i > 0) sb.append(i % 4 == 0 ? ",\n" + indent + "\t\t     " : ", ");
-                sb.append(s.elements().get(i));
+            String wrap = ",\n" + indent + "\t\t     ";
+            List<String> elements = s.elements();
+            for (int i = 0; i < elements.size(); i++) {
+                if (i > 0) sb.append(i % 4 == 0 ? wrap : ", ");
+                sb.append(elements.get(i));
             }
             sb.append(" }\n");
         }

@@ -25,6 +25,14 @@ public interface NftTool {
     /** {@code nft -s list table inet nflb}: the table without counter values, or empty when there is none. */
     Optional<String> listTable();
 
+    /**
+     * {@code nft -s list set inet nflb NAME}: that one set inside its table, as nft lists it, or empty when there
+     * is no such set or table. A tool that cannot list one set lists the whole table.
+     */
+    default Optional<String> listSet(String name) {
+        return listTable();
+    }
+
     /** {@code nft -j list maps inet} or {@code nft -j list sets inet} ({@code what}: "maps" or "sets"). */
     String listJson(String what);
 
@@ -125,6 +133,15 @@ public interface NftTool {
         @Override
         public Optional<String> listTable() {
             Exec.Result r = exec.run(List.of("nft", "-s", "list", "table", NftNames.FAMILY, NftNames.TABLE), null, LIST_TIMEOUT);
+            if (r.ok()) return Optional.of(r.stdout());
+            if (r.stderr().contains("No such file or directory")) return Optional.empty();
+            throw new Exec.ExecException(r.describeFailure(), null);
+        }
+
+        @Override
+        public Optional<String> listSet(String name) {
+            if (!name.matches("[a-z0-9_]{1,64}")) throw new IllegalArgumentException("set " + name);
+            Exec.Result r = exec.run(List.of("nft", "-s", "list", "set", NftNames.FAMILY, NftNames.TABLE, name));
             if (r.ok()) return Optional.of(r.stdout());
             if (r.stderr().contains("No such file or directory")) return Optional.empty();
             throw new Exec.ExecException(r.describeFailure(), null);

@@ -115,7 +115,15 @@ public final class FakeNftTool implements NftTool {
 
     @Override
     public synchronized Optional<String> listTable() {
-        return table == null ? Optional.empty() : Optional.of(table.state().toText());
+        if (table == null) return Optional.empty();
+        String text = table.state().toText();
+        // nft lists the generation token, which nflb's own text of a table leaves out.
+        NamedSet gen = table.sets.get(NftNames.GEN);
+        if (gen != null && !gen.elements.isEmpty()) {
+            String declared = "\tset " + NftNames.GEN + " {\n\t\ttype mark\n";
+            text = text.replace(declared, declared + "\t\telements = { " + String.join(", ", gen.elements.values()) + " }\n");
+        }
+        return Optional.of(text);
     }
 
     @Override
