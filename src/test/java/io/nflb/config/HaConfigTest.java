@@ -150,4 +150,22 @@ class HaConfigTest {
         assertThat(e).as("refused").isNotNull();
         assertThat(e.errors()).extracting(ConfigError::toString).containsExactlyElementsOf(expected);
     }
+
+    /**
+     * The fast path binds services as it reads them and keeps their nodes only when ha comes first; with ha after
+     * them it binds again from the whole tree. Either way the same mistakes at the same places as SnakeYAML alone.
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("mistakes")
+    void haBeforeTheServicesFindsTheSameMistakes(String name, String yaml, List<String> expected) {
+        int ha = yaml.indexOf("ha:\n");
+        String haFirst = yaml.substring(ha) + yaml.substring(0, ha);
+        ConfigException fast = catchThrowableOfType(() -> ConfigLoader.parse("t.yaml", haFirst), ConfigException.class);
+        ConfigException slow = catchThrowableOfType(() -> ConfigLoader.parseWithSnakeYaml("t.yaml", haFirst, c -> List.of()),
+                ConfigException.class);
+        assertThat(fast).as("refused").isNotNull();
+        assertThat(slow).as("refused by the SnakeYAML path").isNotNull();
+        assertThat(fast.errors()).extracting(ConfigError::toString).hasSameSizeAs(expected)
+                .containsExactlyElementsOf(slow.errors().stream().map(ConfigError::toString).toList());
+    }
 }
