@@ -21,6 +21,7 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 
 @Command(name = "apply", description = {
         "Load the config's rules in one atomic transaction, checked first; other rules are left byte-identical.",
@@ -122,8 +123,8 @@ final class ApplyCommand implements Callable<Integer> {
         DataPathChecks.Report report;
         try {
             report = around.get(Exec.DEFAULT_TIMEOUT.toSeconds(), TimeUnit.SECONDS);
-        } catch (ExecutionException e) {
-            report = null; // enabling forwarding below says what is wrong
+        } catch (ExecutionException | TimeoutException e) {
+            report = null; // the rules are in: enabling forwarding below says what is wrong, if anything
         }
         if (report == null || !report.forwardingOff().isEmpty()) dp.enableForwarding(c.services()).forEach(System.out::println);
         // Settings nflb does not own but that limit its data path: warn, do not change (BENCHMARKS.md).

@@ -24,7 +24,9 @@ record NeighbourCheck(Neighbourhood found, Plan plan, List<NeighbourGuard.Change
     static NeighbourCheck of(Dataplane dp, Plan plan, Generations g) {
         Neighbourhood found = dp.neighbours();
         Plan p = plan.withNeighbours(found);
-        List<NeighbourGuard.Change> changes = NeighbourGuard.changes(found, installedFirewall(dp, g), plan.firewall());
+        // No neighbour, no flow whose fate could change: the installed firewall (a config to read) is not needed.
+        Optional<Firewall> installed = found.found().isEmpty() ? Optional.empty() : installedFirewall(dp, g);
+        List<NeighbourGuard.Change> changes = NeighbourGuard.changes(found, installed, plan.firewall());
         return new NeighbourCheck(found, p, changes, NeighbourGuard.warnings(p));
     }
 

@@ -206,7 +206,7 @@ public final class NftDataplane implements Dataplane {
 
     @Override
     public boolean installed() {
-        return kernel.read().isPresent();
+        return kernel.exists();
     }
 
     @Override

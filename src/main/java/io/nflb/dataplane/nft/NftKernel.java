@@ -278,6 +278,16 @@ public final class NftKernel {
     }
 
     /** The live table, or empty when it does not exist. */
+    /** Whether nflb's table is there: its set gen, listed alone, says so without listing every service. */
+    public boolean exists() {
+        try {
+            if (tool.listSet(NftNames.GEN).isPresent()) return true;
+        } catch (RuntimeException e) {
+            // unreadable alone: the whole listing decides
+        }
+        return read().isPresent();
+    }
+
     public Optional<NftState> read() {
         return tool.listTable().map(NftState::parse);
     }

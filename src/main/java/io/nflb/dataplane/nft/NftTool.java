@@ -157,19 +157,35 @@ public interface NftTool {
 
         @Override
         public List<String> listOtherTables() {
-            Exec.Result r = exec.run(List.of("nft", "-j", "list", "tables"));
-            if (!r.ok()) throw new Exec.ExecException(r.describeFailure(), null);
             List<String> out = new java.util.ArrayList<>();
-            if (!(NftJson.parse(r.stdout()) instanceof Map<?, ?> root) || !(root.get("nftables") instanceof List<?> all)) return out;
-            for (Object o : all) {
-                if (!(o instanceof Map<?, ?> m) || !(m.get("table") instanceof Map<?, ?> t)) continue;
-                String family = String.valueOf(t.get("family")), name = String.valueOf(t.get("name"));
-                if (!NftNeighbours.foreign(family, name)) continue;
-                Exec.Result table = exec.run(List.of("nft", "-j", "list", "table", family, name));
+            for (NftTableNames.Table t : tables()) {
+                if (!NftNeighbours.foreign(t.family(), t.name())) continue;
+                Exec.Result table = exec.run(List.of("nft", "-j", "list", "table", t.family(), t.name()));
                 // A table deleted between the two listings is simply gone.
                 if (table.ok()) out.add(table.stdout());
             }
             return out;
+        }
+
+        /** Every table's name: from the kernel's own dump, or where netlink is not available, from nft. */
+        private List<NftTableNames.Table> tables() {
+            NetlinkSocket socket = null;
+            try {
+                socket = NetlinkSocket.open(exec.netns(), SESSION_TIMEOUT);
+                return NftTableNames.read(socket);
+            } catch (IOException | RuntimeException | LinkageError e) {
+                Exec.Result r = exec.run(List.of("nft", "-j", "list", "tables"));
+                if (!r.ok()) throw new Exec.ExecException(r.describeFailure(), null);
+                List<NftTableNames.Table> out = new java.util.ArrayList<>();
+                if (!(NftJson.parse(r.stdout()) instanceof Map<?, ?> root) || !(root.get("nftables") instanceof List<?> all)) return out;
+                for (Object o : all) {
+                    if (!(o instanceof Map<?, ?> m) || !(m.get("table") instanceof Map<?, ?> t)) continue;
+                    out.add(new NftTableNames.Table(String.valueOf(t.get("family")), String.valueOf(t.get("name"))));
+                }
+                return out;
+            } finally {
+                if (socket != null) socket.close();
+            }
         }
 
         private void closeSession() {
