@@ -225,7 +225,8 @@ public final class CommandsBench {
         return xs.stream().mapToDouble(d -> d).max().orElse(0);
     }
 
-    static String load() {
+    /** The load average (1, 5, 15 min) that every benchmark line carries. */
+    public static String load() {
         try {
             String[] w = Files.readString(Path.of("/proc/loadavg")).split(" ");
             return w[0] + " " + w[1] + " " + w[2];

@@ -224,12 +224,7 @@ public final class NftSyncBench {
     }
 
     static String load() {
-        try {
-            String[] w = Files.readString(Path.of("/proc/loadavg")).split(" ");
-            return w[0] + " " + w[1] + " " + w[2];
-        } catch (IOException e) {
-            return "?";
-        }
+        return io.nflb.bench.CommandsBench.load();
     }
 
     private static void resetPeaks() {
