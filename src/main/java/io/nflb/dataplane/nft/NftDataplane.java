@@ -251,6 +251,8 @@ public final class NftDataplane implements Dataplane {
 
     @Override
     public java.util.Map<String, String> tableDigests() {
+        // Only ecmp's stateless translation has digests: without its map, the table (every service) is not listed.
+        if (!kernel.mayHaveMap(NftNames.STATELESS_FORWARD)) return java.util.Map.of();
         return kernel.read().map(NftStateless::digests).orElse(java.util.Map.of());
     }
 

@@ -190,7 +190,7 @@ public final class NftKernel {
     /** The token in the live table's set gen, if there is exactly one. */
     private Optional<String> liveToken() {
         try {
-            return tool.listSet(NftNames.GEN).map(NftState::parse).map(s -> s.sets().get(NftNames.GEN))
+            return tool.listSet(NftNames.GEN, false).map(NftState::parse).map(s -> s.sets().get(NftNames.GEN))
                     .filter(g -> g.elements().size() == 1).map(g -> g.elements().get(0));
         } catch (RuntimeException e) {
             return Optional.empty(); // unreadable: the verified path says why
@@ -281,11 +281,23 @@ public final class NftKernel {
     /** Whether nflb's table is there: its set gen, listed alone, says so without listing every service. */
     public boolean exists() {
         try {
-            if (tool.listSet(NftNames.GEN).isPresent()) return true;
+            if (tool.listSet(NftNames.GEN, false).isPresent()) return true;
         } catch (RuntimeException e) {
             // unreadable alone: the whole listing decides
         }
         return read().isPresent();
+    }
+
+    /**
+     * False only when nft, listing the map {@code name} alone, says it (or the whole table) is not there: a map
+     * that could not be listed may be there.
+     */
+    public boolean mayHaveMap(String name) {
+        try {
+            return tool.listSet(name, true).isPresent();
+        } catch (RuntimeException e) {
+            return true;
+        }
     }
 
     public Optional<NftState> read() {

@@ -26,10 +26,11 @@ public interface NftTool {
     Optional<String> listTable();
 
     /**
-     * {@code nft -s list set inet nflb NAME}: that one set inside its table, as nft lists it, or empty when there
-     * is no such set or table. A tool that cannot list one set lists the whole table.
+     * {@code nft -s list set inet nflb NAME} ({@code map}: {@code list map}, which nft needs for a map): that one
+     * set inside its table, as nft lists it, or empty when there is no such set or table. A tool that cannot list
+     * one set lists the whole table.
      */
-    default Optional<String> listSet(String name) {
+    default Optional<String> listSet(String name, boolean map) {
         return listTable();
     }
 
@@ -139,9 +140,9 @@ public interface NftTool {
         }
 
         @Override
-        public Optional<String> listSet(String name) {
+        public Optional<String> listSet(String name, boolean map) {
             if (!name.matches("[a-z0-9_]{1,64}")) throw new IllegalArgumentException("set " + name);
-            Exec.Result r = exec.run(List.of("nft", "-s", "list", "set", NftNames.FAMILY, NftNames.TABLE, name));
+            Exec.Result r = exec.run(List.of("nft", "-s", "list", map ? "map" : "set", NftNames.FAMILY, NftNames.TABLE, name));
             if (r.ok()) return Optional.of(r.stdout());
             if (r.stderr().contains("No such file or directory")) return Optional.empty();
             throw new Exec.ExecException(r.describeFailure(), null);
