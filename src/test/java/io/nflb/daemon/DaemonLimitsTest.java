@@ -316,7 +316,12 @@ class DaemonLimitsTest {
         String good = kernel.rules();
         kernel.nft().transaction("delete table inet nflb\n");
         long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
-        while (!kernel.rules().equals(good) && System.nanoTime() < deadline) Thread.sleep(50);
+        // The repair is counted and told once its transaction is in: wait for the rules, the count and the event.
+        while (!(kernel.rules().equals(good) && d.metrics().scrape().contains("nflb_repairs_total 1.0")
+                && d.events().stream().anyMatch(e -> e.message().startsWith("repaired nflb's rules")))
+                && System.nanoTime() < deadline) {
+            Thread.sleep(50);
+        }
         assertThat(kernel.rules()).isEqualTo(good);
         assertThat(d.metrics().scrape()).contains("nflb_repairs_total 1.0");
         assertThat(d.events()).extracting(Events.Event::message).anyMatch(m -> m.startsWith("repaired nflb's rules") && m.contains("table missing"));

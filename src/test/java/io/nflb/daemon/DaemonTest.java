@@ -158,7 +158,11 @@ class DaemonTest {
         start(YAML);
         healthy.set(false);
         long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
-        while (!tool.save(false).contains("REJECT --reject-with tcp-reset") && System.nanoTime() < deadline) Thread.sleep(10);
+        // The rules first, then what the daemon publishes of that sync: wait for both.
+        while (!(tool.save(false).contains("REJECT --reject-with tcp-reset")
+                && daemon.metrics().scrape().contains("nflb_service_rejecting{service=\"web\"} 1\n")) && System.nanoTime() < deadline) {
+            Thread.sleep(10);
+        }
         assertThat(daemon.rejecting()).containsExactly("web");
         assertThat(tool.save(false)).contains("REJECT --reject-with tcp-reset");
         String m = daemon.metrics().scrape();

@@ -109,7 +109,10 @@ class DaemonFaultsTest {
                 }
                 String foreignAfterFlush = foreignRules(k, language);
                 String cur = current;
-                await(() -> holds(live, cur), Duration.ofSeconds(30), "repaired after a flush");
+                DaemonProcess daemon = d;
+                // Counted once the repair's transaction is in: the rules can be back a moment before the count.
+                await(() -> holds(live, cur) && counted(daemon, "nflb_repairs_total [1-9]"), Duration.ofSeconds(30),
+                        "repaired after a flush, and counted");
                 assertThat(d.metrics()).containsPattern("nflb_repairs_total [1-9]");
                 assertThat(foreignRules(k, language)).as("what the flush left of other tools' rules").isEqualTo(foreignAfterFlush);
                 report.fault("flush under the daemon (" + (language.equals("nftables") ? "nft flush ruleset" : "iptables -F, iptables -t nat -F")
@@ -305,6 +308,15 @@ class DaemonFaultsTest {
         ControlClient.Answer r = ControlClient.ask(d.socket, "reload", Duration.ofSeconds(120));
         assertThat(r.ok()).as(r.text()).isTrue();
         return Math.max(20, (System.nanoTime() - t) / 1_000_000);
+    }
+
+    /** Whether the daemon's /metrics has a line matching {@code pattern}; unreadable counts as not yet. */
+    private static boolean counted(DaemonProcess d, String pattern) {
+        try {
+            return java.util.regex.Pattern.compile(pattern).matcher(d.metrics()).find();
+        } catch (IOException e) {
+            return false;
+        }
     }
 
     private static void await(BooleanSupplier condition, Duration within, String what) throws InterruptedException {
