@@ -211,29 +211,37 @@ class DebPackageIT {
         String nonce = "changed by the package test " + Instant.now();
         Files.writeString(Path.of("/etc/nflb/nflb.yaml"), "# " + nonce + "\n", java.nio.file.StandardOpenOption.APPEND);
         String generation;
+        String current;
+        Path genDir;
         try (Netns ns = Netns.create("pkg")) {
             // A generation in the package's own state directory; its rules only ever in the test's namespace.
-            check("/usr/bin/nflb", "apply", "-c", "/etc/nflb/nflb.yaml", "--netns", ns.name(), "--state-dir", "/var/lib/nflb");
-            generation = Files.readString(Path.of("/var/lib/nflb/gen-000001/config.yaml"));
+            Exec.Result applied = check("/usr/bin/nflb", "apply", "-c", "/etc/nflb/nflb.yaml", "--netns", ns.name(),
+                    "--state-dir", "/var/lib/nflb");
+            String said = applied.stdout() + applied.stderr() + "\n/var/lib/nflb: " + listing(Path.of("/var/lib/nflb"));
+            assertThat(Path.of("/var/lib/nflb/current")).as(said).isRegularFile();
+            current = Files.readString(Path.of("/var/lib/nflb/current")).strip();
+            genDir = Path.of(String.format("/var/lib/nflb/gen-%06d", Integer.parseInt(current)));
+            assertThat(genDir.resolve("config.yaml")).as(said).isRegularFile();
+            generation = Files.readString(genDir.resolve("config.yaml"));
             assertThat(generation).contains(nonce);
 
             install(deb); // stdin is closed: a conffile question would fail the install rather than wait
             assertThat(installed()).isEqualTo(debVersion);
             assertThat(Files.readString(Path.of("/etc/nflb/nflb.yaml"))).contains(nonce);
             assertThat(Path.of("/etc/nflb/nflb.yaml.dpkg-dist")).doesNotExist();
-            assertThat(Files.readString(Path.of("/var/lib/nflb/gen-000001/config.yaml"))).isEqualTo(generation);
-            assertThat(Files.readString(Path.of("/var/lib/nflb/current")).strip()).isEqualTo("1");
+            assertThat(Files.readString(genDir.resolve("config.yaml"))).isEqualTo(generation);
+            assertThat(Files.readString(Path.of("/var/lib/nflb/current")).strip()).isEqualTo(current);
             // The new version reads what the old one recorded.
             Exec.Result restored = run(List.of("ip", "netns", "exec", ns.name(), "/usr/bin/nflb", "restore", "--state-dir", "/var/lib/nflb"),
                     Duration.ofMinutes(1));
-            assertThat(restored.stdout()).as(restored.stderr()).contains("restored generation 1");
+            assertThat(restored.stdout()).as(restored.stderr()).contains("restored generation " + current);
         }
 
         check("dpkg", "--remove", "nflb");
         assertThat(Path.of("/usr/bin/nflb")).doesNotExist();
         assertThat(Path.of("/var/cache/nflb")).doesNotExist();
         assertThat(Files.readString(Path.of("/etc/nflb/nflb.yaml"))).as("remove keeps the config").contains(nonce);
-        assertThat(Path.of("/var/lib/nflb/gen-000001")).as("remove keeps the generations").isDirectory();
+        assertThat(genDir).as("remove keeps the generations").isDirectory();
         check("dpkg", "--purge", "nflb");
         assertThat(Path.of("/etc/nflb")).doesNotExist();
         assertThat(Path.of("/var/lib/nflb")).doesNotExist();
@@ -308,6 +316,15 @@ class DebPackageIT {
         Exec.Result r = Exec.host().run(List.of("dpkg-query", "--show", "--showformat=${db:Status-Abbrev} ${Version}", "nflb"),
                 null, Duration.ofSeconds(30));
         return r.ok() ? r.stdout() : "";
+    }
+
+    /** What a directory holds, for a failure's message. */
+    private static String listing(Path dir) {
+        try (java.util.stream.Stream<Path> s = Files.list(dir)) {
+            return s.map(p -> p.getFileName().toString()).sorted().toList().toString();
+        } catch (IOException e) {
+            return e.toString();
+        }
     }
 
     private static void install(Path deb) throws IOException {
