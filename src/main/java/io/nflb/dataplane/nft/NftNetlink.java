@@ -28,13 +28,13 @@ final class NftNetlink {
 
     static final int NLMSG_ERROR = 2;
     static final int NLMSG_DONE = 3;
-    private static final int NLM_F_REQUEST = 1;
+    static final int NLM_F_REQUEST = 1;
     private static final int NLM_F_ACK = 4;
     private static final int NLM_F_CREATE = 0x400;
     private static final int NLM_F_APPEND = 0x800;
     private static final int NFNL_MSG_BATCH_BEGIN = 0x10;
     private static final int NFNL_MSG_BATCH_END = 0x11;
-    private static final int NFNL_SUBSYS_NFTABLES = 10;
+    static final int NFNL_SUBSYS_NFTABLES = 10;
     static final int NFT_MSG_NEWRULE = 6;
     static final int NFT_MSG_DELRULE = 8;
     static final int NFT_MSG_NEWSETELEM = 12;

@@ -18,10 +18,8 @@ final class NftTableNames {
     record Table(String family, String name) {
     }
 
-    private static final int NFNL_SUBSYS_NFTABLES = 10;
     private static final int NFT_MSG_GETTABLE = 1;
     private static final int NFT_MSG_NEWTABLE = 0;
-    private static final int NLM_F_REQUEST = 1;
     private static final int NLM_F_DUMP = 0x300;
     private static final int NLM_F_DUMP_INTR = 0x10;
     private static final int NFTA_TABLE_NAME = 1;
@@ -34,7 +32,7 @@ final class NftTableNames {
     /** The dump request: GETTABLE for every family. */
     static byte[] request(int seq) {
         ByteBuffer b = ByteBuffer.allocate(20).order(ByteOrder.nativeOrder());
-        b.putInt(20).putShort((short) (NFNL_SUBSYS_NFTABLES << 8 | NFT_MSG_GETTABLE)).putShort((short) (NLM_F_REQUEST | NLM_F_DUMP))
+        b.putInt(20).putShort((short) (NftNetlink.NFNL_SUBSYS_NFTABLES << 8 | NFT_MSG_GETTABLE)).putShort((short) (NftNetlink.NLM_F_REQUEST | NLM_F_DUMP))
                 .putInt(seq).putInt(0);
         b.put((byte) 0).put((byte) 0).putShort((short) 0); // nfgenmsg: any family, version 0, resource 0
         return b.array();
@@ -79,7 +77,7 @@ final class NftTableNames {
                 int errno = len >= 20 ? -r.getInt(at + 16) : 0;
                 throw new IOException("the table dump was refused (errno " + errno + ")");
             }
-            if (type != (NFNL_SUBSYS_NFTABLES << 8 | NFT_MSG_NEWTABLE) || len < 20) {
+            if (type != (NftNetlink.NFNL_SUBSYS_NFTABLES << 8 | NFT_MSG_NEWTABLE) || len < 20) {
                 throw new IOException("a netlink answer of type " + type + " in a table dump");
             }
             String family = family(r.get(at + 16) & 0xff);
