@@ -280,12 +280,7 @@ public final class NftKernel {
     /** The live table, or empty when it does not exist. */
     /** Whether nflb's table is there: its set gen, listed alone, says so without listing every service. */
     public boolean exists() {
-        try {
-            if (tool.listSet(NftNames.GEN, false).isPresent()) return true;
-        } catch (RuntimeException e) {
-            // unreadable alone: the whole listing decides
-        }
-        return read().isPresent();
+        return listed(NftNames.GEN, false).orElse(false) || read().isPresent();
     }
 
     /**
@@ -293,10 +288,15 @@ public final class NftKernel {
      * that could not be listed may be there.
      */
     public boolean mayHaveMap(String name) {
+        return listed(name, true).orElse(true);
+    }
+
+    /** Whether nft lists the set or map {@code name} alone; empty when it could not be listed. */
+    private Optional<Boolean> listed(String name, boolean map) {
         try {
-            return tool.listSet(name, true).isPresent();
+            return Optional.of(tool.listSet(name, map).isPresent());
         } catch (RuntimeException e) {
-            return true;
+            return Optional.empty();
         }
     }
 

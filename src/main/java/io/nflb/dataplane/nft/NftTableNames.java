@@ -32,8 +32,8 @@ final class NftTableNames {
     /** The dump request: GETTABLE for every family. */
     static byte[] request(int seq) {
         ByteBuffer b = ByteBuffer.allocate(20).order(ByteOrder.nativeOrder());
-        b.putInt(20).putShort((short) (NftNetlink.NFNL_SUBSYS_NFTABLES << 8 | NFT_MSG_GETTABLE)).putShort((short) (NftNetlink.NLM_F_REQUEST | NLM_F_DUMP))
-                .putInt(seq).putInt(0);
+        b.putInt(20).putShort((short) (NftNetlink.NFNL_SUBSYS_NFTABLES << 8 | NFT_MSG_GETTABLE))
+                .putShort((short) (NftNetlink.NLM_F_REQUEST | NLM_F_DUMP)).putInt(seq).putInt(0);
         b.put((byte) 0).put((byte) 0).putShort((short) 0); // nfgenmsg: any family, version 0, resource 0
         return b.array();
     }
